@@ -1,0 +1,43 @@
+# Tobiume FHIR server. `make run` serves on the embedded SQLite default; `make test` runs the
+# whole suite (SQLite, and PostgreSQL when reachable: see tests/conftest.py).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint typecheck pytest openapi bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	@echo "Tobiume FHIR server: http://127.0.0.1:$(PORT)/fhir (try: curl http://127.0.0.1:$(PORT)/fhir/metadata)"
+	@echo "Database: $${TOBIUME_DATABASE_URL:-sqlite+aiosqlite:///./tobiume.db} (migrated automatically on SQLite)"
+	$(BIN)/tobiume serve --host 127.0.0.1 --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check src tests bench alembic
+	$(BIN)/ruff format --check src tests bench alembic
+
+typecheck: install
+	$(BIN)/mypy src tests
+
+pytest: install
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+openapi: install
+	$(BIN)/python -m tobiume.api.openapi > openapi/openapi.json
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) tobiume.db tobiume.db-wal tobiume.db-shm .pytest_cache .mypy_cache .ruff_cache

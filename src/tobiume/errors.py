@@ -1,0 +1,129 @@
+"""The one error vocabulary of the server.
+
+Every failure the server reports is a `FhirError`. Each subclass is a *category* that fixes the
+HTTP status and the OperationOutcome `issue.code` (https://hl7.org/fhir/R4/valueset-issue-type.html);
+the API layer renders any `FhirError` as an OperationOutcome in one handler, so no layer below the
+HTTP edge knows about status codes or responses (after Blaze's `blaze.handler.util`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One OperationOutcome issue: what went wrong and, where known, which element (FHIRPath)."""
+
+    diagnostics: str
+    code: str | None = None
+    severity: str = "error"
+    expression: tuple[str, ...] = ()
+
+
+class FhirError(Exception):
+    """Base of every error the server answers with an OperationOutcome."""
+
+    status: int = 500
+    code: str = "exception"
+
+    def __init__(
+        self, diagnostics: str, *, expression: tuple[str, ...] = (), issues: tuple[Issue, ...] = ()
+    ) -> None:
+        super().__init__(diagnostics)
+        self.diagnostics = diagnostics
+        self.issues: tuple[Issue, ...] = issues or (
+            Issue(diagnostics=diagnostics, code=self.code, expression=expression),
+        )
+
+
+class BadRequest(FhirError):
+    """The request itself is malformed: bad JSON, bad parameter, bad Bundle shape (400)."""
+
+    status = 400
+    code = "invalid"
+
+
+class Unprocessable(FhirError):
+    """A well-formed resource that breaks a rule of the specification or the server (422)."""
+
+    status = 422
+    code = "processing"
+
+
+class InvalidResource(FhirError):
+    """The resource does not conform to its structure definition (400, issue code `structure`)."""
+
+    status = 400
+    code = "structure"
+
+
+class NotFound(FhirError):
+    """Unknown resource type, id or version, or one the requester may not see (404)."""
+
+    status = 404
+    code = "not-found"
+
+
+class Gone(FhirError):
+    """The resource was deleted; its history remains (410)."""
+
+    status = 410
+    code = "deleted"
+
+
+class MethodNotAllowed(FhirError):
+    """The interaction is not supported on this path (405)."""
+
+    status = 405
+    code = "not-supported"
+
+
+class Conflict(FhirError):
+    """The write collides with the current state, e.g. a concurrent create or update (409)."""
+
+    status = 409
+    code = "conflict"
+
+
+class PreconditionFailed(FhirError):
+    """`If-Match` names a version that is no longer current, or conditional criteria match
+    several resources (412)."""
+
+    status = 412
+    code = "conflict"
+
+
+class TooLarge(FhirError):
+    """The body or a part of it is past a configured bound (413)."""
+
+    status = 413
+    code = "too-costly"
+
+
+class NotAcceptable(FhirError):
+    """The client asked for a representation the server does not produce, e.g. XML (406)."""
+
+    status = 406
+    code = "not-supported"
+
+
+class UnsupportedMediaType(FhirError):
+    """The client sent a body in a format the server does not read, e.g. XML (415)."""
+
+    status = 415
+    code = "not-supported"
+
+
+class Forbidden(FhirError):
+    """The requester is known but may not perform this interaction (403)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class Unauthorized(FhirError):
+    """No valid credentials (401)."""
+
+    status = 401
+    code = "login"

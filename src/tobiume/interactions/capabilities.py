@@ -1,0 +1,82 @@
+"""The CapabilityStatement (https://hl7.org/fhir/R4/capabilitystatement.html), generated from
+what the server really does: the resource types it stores, the interactions the router
+implements, and the search parameters whose type has a compiler in `search.params`.
+`api.openapi` derives the OpenAPI document from the same statement.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from tobiume import __version__
+from tobiume.fhir.resource_types import RESOURCE_TYPES
+from tobiume.fhir.searchparams import registry
+from tobiume.search.params import compilers
+
+TYPE_INTERACTIONS = (
+    "read",
+    "vread",
+    "update",
+    "patch",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+    "search-type",
+)
+SYSTEM_INTERACTIONS = ("transaction", "batch", "history-system")
+_DOCS = {
+    "_id": "The logical id of the resource",
+    "_lastUpdated": "When the resource version last changed",
+}
+
+
+def searchable(res_type: str) -> list[tuple[str, str, str]]:
+    """(code, type, documentation) of every parameter this server can search on `res_type`."""
+    supported = compilers()
+    params = [("_id", "token", _DOCS["_id"]), ("_lastUpdated", "date", _DOCS["_lastUpdated"])]
+    for code, param in sorted(registry().for_type(res_type).items()):
+        if param.type in supported and param.expression and code not in ("_id", "_lastUpdated"):
+            params.append((code, param.type, param.description or ""))
+    return params
+
+
+@cache
+def capability_statement(base_url: str) -> dict[str, Any]:
+    resources = [
+        {
+            "type": res_type,
+            "interaction": [{"code": code} for code in TYPE_INTERACTIONS],
+            "versioning": "versioned",
+            "readHistory": True,
+            "updateCreate": True,
+            "conditionalCreate": True,
+            "conditionalRead": "not-supported",
+            "conditionalUpdate": True,
+            "conditionalDelete": "single",
+            "searchParam": [
+                {"name": code, "type": kind, "documentation": doc}
+                for code, kind, doc in searchable(res_type)
+            ],
+        }
+        for res_type in sorted(RESOURCE_TYPES)
+    ]
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-11-22",
+        "kind": "instance",
+        "software": {"name": "Tobiume FHIR server", "version": __version__},
+        "implementation": {"description": "Tobiume health-information exchange", "url": base_url},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "patchFormat": ["application/json-patch+json"],
+        "rest": [
+            {
+                "mode": "server",
+                "resource": resources,
+                "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
+            }
+        ],
+    }

@@ -1,0 +1,42 @@
+"""delete and conditional delete (https://hl7.org/fhir/R4/http.html#delete, #cdelete).
+
+Deleting writes a tombstone version and drops the index rows; later reads answer 410 and history
+keeps every version. Deleting a missing or already deleted resource succeeds with nothing to do,
+as the specification allows (delete is idempotent). Conditional delete is single-match: several
+matches answer 412.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from tobiume.errors import PreconditionFailed
+from tobiume.interactions import write
+from tobiume.interactions.conditional import matching_ids
+from tobiume.interactions.context import Context, FhirResponse
+from tobiume.interactions.update import check_version
+from tobiume.storage.store import read_current
+
+
+async def delete(
+    ctx: Context, res_type: str, res_id: str, *, if_match: str | None = None
+) -> FhirResponse:
+    current = await read_current(ctx.conn, res_type, res_id, ctx.access.visible(), for_update=True)
+    check_version(current, if_match)
+    if current is None or current.deleted:
+        return FhirResponse(204)
+    stored = await write.tombstone(ctx, current)
+    return FhirResponse(204, None, stored.version, stored.last_updated)
+
+
+async def conditional_delete(
+    ctx: Context, res_type: str, criteria: list[tuple[str, str]]
+) -> FhirResponse:
+    ids = await matching_ids(ctx, res_type, criteria)
+    if len(ids) > 1:
+        raise PreconditionFailed(
+            f"The criteria match more than one {res_type}: {urlencode(criteria)}"
+        )
+    if not ids:
+        return FhirResponse(204)
+    return await delete(ctx, res_type, ids[0])

@@ -1,0 +1,66 @@
+"""patch with JSON Patch (https://hl7.org/fhir/R4/http.html#patch, RFC 6902).
+
+The patched resource goes through the same validation and write path as an update; a patch may
+not change `resourceType` or `id`. A patch whose `test` fails, or that points at a missing
+element, is 422; a malformed patch document is 400.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+from urllib.parse import urlencode
+
+import jsonpatch
+import orjson
+
+from tobiume.errors import BadRequest, Gone, NotFound, PreconditionFailed, Unprocessable
+from tobiume.interactions.conditional import matching_ids
+from tobiume.interactions.context import Context, FhirResponse
+from tobiume.interactions.update import check_version, store
+from tobiume.storage.store import read_current
+
+
+async def patch(
+    ctx: Context, res_type: str, res_id: str, operations: Any, *, if_match: str | None = None
+) -> FhirResponse:
+    if not isinstance(operations, list) or not all(isinstance(op, dict) for op in operations):
+        raise BadRequest("A JSON Patch body is an array of operation objects (RFC 6902)")
+    current = await read_current(ctx.conn, res_type, res_id, ctx.access.visible(), for_update=True)
+    if current is None:
+        raise NotFound(f"{res_type}/{res_id} is not known")
+    if current.deleted or current.body is None:
+        raise Gone(f"{res_type}/{res_id} was deleted")
+    check_version(current, if_match)
+    original = orjson.loads(current.body)
+    try:
+        patched = jsonpatch.JsonPatch(operations).apply(copy.deepcopy(original))
+    except jsonpatch.JsonPatchTestFailed as exc:
+        raise Unprocessable(f"JSON Patch test failed: {exc}") from exc
+    except (jsonpatch.JsonPatchConflict, jsonpatch.JsonPointerException) as exc:
+        raise Unprocessable(f"JSON Patch cannot be applied: {exc}") from exc
+    except jsonpatch.InvalidJsonPatch as exc:
+        raise BadRequest(f"Invalid JSON Patch: {exc}") from exc
+    if not isinstance(patched, dict):
+        raise Unprocessable("JSON Patch must leave a resource object")
+    if patched.get("resourceType") != res_type or patched.get("id") != res_id:
+        raise Unprocessable("JSON Patch must not change resourceType or id")
+    return await store(ctx, res_type, res_id, patched, current, method="PATCH")
+
+
+async def conditional_patch(
+    ctx: Context,
+    res_type: str,
+    criteria: list[tuple[str, str]],
+    operations: Any,
+    *,
+    if_match: str | None = None,
+) -> FhirResponse:
+    ids = await matching_ids(ctx, res_type, criteria)
+    if len(ids) > 1:
+        raise PreconditionFailed(
+            f"The criteria match more than one {res_type}: {urlencode(criteria)}"
+        )
+    if not ids:
+        raise NotFound(f"No {res_type} matches {urlencode(criteria)}")
+    return await patch(ctx, res_type, ids[0], operations, if_match=if_match)

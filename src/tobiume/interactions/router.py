@@ -1,0 +1,82 @@
+"""The FHIR router: which interaction a request is, from its method and path
+(https://hl7.org/fhir/R4/http.html#summary). The HTTP edge and batch/transaction entries both
+come through `dispatch`, so a Bundle entry behaves exactly like the same request sent alone.
+"""
+
+from __future__ import annotations
+
+from tobiume.errors import BadRequest, MethodNotAllowed, NotFound
+from tobiume.fhir.resource_types import is_resource_type
+from tobiume.interactions import bundle, create, delete, history, patch, read, search, update
+from tobiume.interactions.capabilities import capability_statement
+from tobiume.interactions.context import Context, FhirRequest, FhirResponse
+
+_JSON_PATCH = "application/json-patch+json"
+
+
+async def dispatch(ctx: Context, req: FhirRequest) -> FhirResponse:
+    path, method = req.path, req.method
+    if not path:
+        if method == "POST":
+            return await bundle.process(ctx, req.body, req.prefer_return, dispatch)
+        raise MethodNotAllowed("System-level search is not supported yet; name a resource type")
+    head = path[0]
+    if head == "metadata" and len(path) == 1 and method in ("GET", "HEAD"):
+        return FhirResponse(200, capability_statement(ctx.base_url))
+    if head == "_history" and len(path) == 1 and method in ("GET", "HEAD"):
+        return await history.history_bundle(ctx, req.query)
+    if head.startswith("$") or any(p.startswith("$") for p in path[1:]):
+        raise NotFound(f"Operation {next(p for p in path if p.startswith('$'))} is not supported")
+    if not is_resource_type(head):
+        raise NotFound(f"Unknown resource type {head!r}")
+    return await _type_level(ctx, req, head)
+
+
+async def _type_level(ctx: Context, req: FhirRequest, res_type: str) -> FhirResponse:
+    path, method = req.path, req.method
+    query = req.query
+    if len(path) == 1:
+        if method in ("GET", "HEAD"):
+            return await search.search(
+                ctx, res_type, req.query, strict=req.prefer_handling == "strict"
+            )
+        if method == "POST":
+            return await create.create(ctx, res_type, req.body, if_none_exist=req.if_none_exist)
+        if method == "PUT" and query:
+            return await update.conditional_update(
+                ctx, res_type, query, req.body, if_match=req.if_match
+            )
+        if method == "DELETE" and query:
+            return await delete.conditional_delete(ctx, res_type, query)
+        if method == "PATCH" and query:
+            _require_json_patch(req)
+            return await patch.conditional_patch(
+                ctx, res_type, query, req.body, if_match=req.if_match
+            )
+        raise MethodNotAllowed(f"{method} on {res_type} needs search criteria or an id")
+    second = path[1]
+    if len(path) == 2 and second == "_search" and method == "POST":
+        return await search.search(ctx, res_type, req.query, strict=req.prefer_handling == "strict")
+    if len(path) == 2 and second == "_history" and method in ("GET", "HEAD"):
+        return await history.history_bundle(ctx, req.query, res_type)
+    if len(path) == 2:
+        if method in ("GET", "HEAD"):
+            return await read.read(ctx, res_type, second)
+        if method == "PUT":
+            return await update.update(ctx, res_type, second, req.body, if_match=req.if_match)
+        if method == "DELETE":
+            return await delete.delete(ctx, res_type, second, if_match=req.if_match)
+        if method == "PATCH":
+            _require_json_patch(req)
+            return await patch.patch(ctx, res_type, second, req.body, if_match=req.if_match)
+        raise MethodNotAllowed(f"{method} is not allowed on {res_type}/{second}")
+    if len(path) == 3 and path[2] == "_history" and method in ("GET", "HEAD"):
+        return await history.history_bundle(ctx, req.query, res_type, second)
+    if len(path) == 4 and path[2] == "_history" and method in ("GET", "HEAD"):
+        return await read.vread(ctx, res_type, second, path[3])
+    raise NotFound(f"No FHIR interaction at /{'/'.join(path)}")
+
+
+def _require_json_patch(req: FhirRequest) -> None:
+    if req.content_type is not None and req.content_type != _JSON_PATCH:
+        raise BadRequest(f"PATCH bodies must be {_JSON_PATCH} (JSON Patch)")

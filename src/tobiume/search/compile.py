@@ -1,0 +1,85 @@
+"""Compiling a parsed search into one SQL statement with the access predicate inside it
+(DESIGN.md, "Access: three gates, one predicate"): paging and counts only ever see what the
+requester may see. `_id` and `_lastUpdated` are columns of `resource`
+(https://hl7.org/fhir/R4/search.html#all); every other parameter is an EXISTS over its type's
+index table, compiled by the module for that type in `search.params`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from tobiume.errors import BadRequest
+from tobiume.indexing.dates import parse_range
+from tobiume.search.params import compilers
+from tobiume.search.params.base import range_clause, split_prefix
+from tobiume.search.query import Criterion, SearchQuery
+from tobiume.storage.tables import resource
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def where_clauses(query: SearchQuery, visible: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+    """The predicates a resource must satisfy to be a match, access first."""
+    clauses: list[ColumnElement[bool]] = [
+        resource.c.res_type == query.res_type,
+        resource.c.deleted.is_(False),
+        visible,
+    ]
+    table = compilers()
+    for criterion in query.criteria:
+        if criterion.name == "_id":
+            clauses.append(_id_clause(criterion))
+        elif criterion.name == "_lastUpdated":
+            clauses.append(_last_updated_clause(criterion))
+        else:
+            assert criterion.param is not None
+            compiler = table.get(criterion.param.type)
+            if compiler is None:
+                raise BadRequest(
+                    f"Search by {criterion.name} ({criterion.param.type}) is not supported yet"
+                )
+            clauses.append(compiler.clause(query.res_type, criterion))
+    return clauses
+
+
+def page_statement(query: SearchQuery, visible: ColumnElement[bool]) -> Select[int, str, str]:
+    """One page of matches in key order, one row more than asked to tell if a next page exists."""
+    stmt = select(resource.c.pk, resource.c.res_id, resource.c.body).where(
+        *where_clauses(query, visible)
+    )
+    if query.cursor is not None:
+        stmt = stmt.where(resource.c.pk > query.cursor)
+    return stmt.order_by(resource.c.pk).limit(query.count + 1)
+
+
+def count_statement(query: SearchQuery, visible: ColumnElement[bool]) -> Select[int]:
+    return select(func.count()).select_from(resource).where(*where_clauses(query, visible))
+
+
+def _id_clause(criterion: Criterion) -> ColumnElement[bool]:
+    if criterion.modifier is not None:
+        raise BadRequest(f"The modifier :{criterion.modifier} is not supported on _id")
+    return resource.c.res_id.in_(criterion.values)
+
+
+def _last_updated_clause(criterion: Criterion) -> ColumnElement[bool]:
+    if criterion.modifier is not None:
+        raise BadRequest(f"The modifier :{criterion.modifier} is not supported on _lastUpdated")
+    alternatives = []
+    for value in criterion.values:
+        prefix, text = split_prefix(value)
+        try:
+            low, high = parse_range(text)
+        except ValueError as exc:
+            raise BadRequest(f"_lastUpdated: {text!r} is not a date or instant") from exc
+        col = resource.c.last_updated
+        alternatives.append(range_clause(prefix, _datetime(low), _datetime(high), col, col))
+    return or_(*alternatives) if len(alternatives) > 1 else and_(*alternatives)
+
+
+def _datetime(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)

@@ -1,0 +1,54 @@
+"""The protocol every parameter-type compiler follows, and the prefix arithmetic on ranges that
+date, number and quantity share (https://hl7.org/fhir/R4/search.html#prefix)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sqlalchemy import and_, not_, or_
+from sqlalchemy.sql.elements import ColumnElement
+
+from tobiume.errors import BadRequest
+from tobiume.search.query import Criterion
+
+PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
+
+
+class ParamCompiler(Protocol):
+    """Compiles one criterion of its type into a predicate over the `resource` table."""
+
+    def clause(self, res_type: str, criterion: Criterion) -> ColumnElement[bool]: ...
+
+
+def split_prefix(value: str) -> tuple[str, str]:
+    """`ge2024-01-01` -> ("ge", "2024-01-01"); no prefix means `eq`."""
+    if len(value) > 2 and value[:2] in PREFIXES and not value[2].isalpha():
+        return value[:2], value[2:]
+    return "eq", value
+
+
+def range_clause(
+    prefix: str,
+    low: object,
+    high: object,
+    col_low: ColumnElement[Any],
+    col_high: ColumnElement[Any],
+) -> ColumnElement[bool]:
+    """Compare the stored range [col_low, col_high] with the searched range [low, high]."""
+    if prefix == "eq":
+        return and_(col_low >= low, col_high <= high)
+    if prefix == "ne":
+        return not_(and_(col_low >= low, col_high <= high))
+    if prefix == "gt":
+        return col_high > high
+    if prefix == "lt":
+        return col_low < low
+    if prefix == "ge":
+        return or_(col_high > high, and_(col_low >= low, col_high <= high))
+    if prefix == "le":
+        return or_(col_low < low, and_(col_low >= low, col_high <= high))
+    if prefix == "sa":
+        return col_low > high
+    if prefix == "eb":
+        return col_high < low
+    raise BadRequest(f"The prefix {prefix!r} is not supported here")

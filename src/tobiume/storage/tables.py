@@ -1,0 +1,160 @@
+"""The relational layout: current resources, every version, and one index table per
+SearchParameter type (the layout of the reference servers, HAPI FHIR JPA and Medplum).
+
+* `resource` holds the current version of every resource, including tombstones of deleted ones
+  (https://hl7.org/fhir/R4/http.html#delete: a read of a deleted resource answers 410), with
+  `patient_id`, the owner of the Patient compartment, on every row so that patient data can be
+  sharded by it (DESIGN.md, "Scale").
+* `resource_version` is append-only: vread and history read it.
+* `idx_*` rows are derived from the current version by `indexing.extract` and rewritten in the
+  same transaction as the resource; they key on `resource.pk`, a compact surrogate.
+
+The Alembic migrations in `alembic/versions` create exactly these tables; a test compares them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# SQLite only auto-increments an `INTEGER PRIMARY KEY`; PostgreSQL gets a 64-bit identity.
+PrimaryKey = BigInteger().with_variant(Integer(), "sqlite")
+
+TYPE_LEN = 64
+ID_LEN = 64
+PARAM_LEN = 100
+
+resource = Table(
+    "resource",
+    metadata,
+    Column("pk", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("res_type", String(TYPE_LEN), nullable=False),
+    Column("res_id", String(ID_LEN), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("last_updated", DateTime(timezone=True), nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("body", Text, nullable=True),
+    Column("patient_id", String(ID_LEN), nullable=True),
+    Column("data_class", String(16), nullable=True),
+    Column("owner_org", String(128), nullable=True),
+    UniqueConstraint("res_type", "res_id", name="uq_resource_type_id"),
+    Index("ix_resource_type_updated", "res_type", "last_updated"),
+    Index("ix_resource_patient", "patient_id"),
+)
+
+resource_version = Table(
+    "resource_version",
+    metadata,
+    Column("res_pk", BigInteger, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("res_type", String(TYPE_LEN), nullable=False),
+    Column("res_id", String(ID_LEN), nullable=False),
+    Column("last_updated", DateTime(timezone=True), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("body", Text, nullable=True),
+    Column("patient_id", String(ID_LEN), nullable=True),
+    Index("ix_resource_version_updated", "last_updated"),
+    Index("ix_resource_version_type_updated", "res_type", "last_updated"),
+)
+
+
+def _index_table(name: str, *columns: Column[object], indexes: tuple[Index, ...]) -> Table:
+    """An index table: which resource, which parameter, and the kind's own value columns."""
+    return Table(
+        name,
+        metadata,
+        Column("res_pk", BigInteger, nullable=False),
+        Column("res_type", String(TYPE_LEN), nullable=False),
+        Column("patient_id", String(ID_LEN), nullable=True),
+        Column("param", String(PARAM_LEN), nullable=False),
+        *columns,
+        Index(f"ix_{name}_res", "res_pk"),
+        *indexes,
+    )
+
+
+idx_string = _index_table(
+    "idx_string",
+    Column("value_norm", Text, nullable=False),
+    Column("value_exact", Text, nullable=False),
+    indexes=(
+        Index(
+            "ix_idx_string_value",
+            "res_type",
+            "param",
+            "value_norm",
+            postgresql_ops={"value_norm": "text_pattern_ops"},
+        ),
+    ),
+)
+
+idx_token = _index_table(
+    "idx_token",
+    Column("system", Text, nullable=True),
+    Column("code", Text, nullable=True),
+    indexes=(Index("ix_idx_token_value", "res_type", "param", "code", "system"),),
+)
+
+idx_reference = _index_table(
+    "idx_reference",
+    Column("target_type", String(TYPE_LEN), nullable=True),
+    Column("target_id", String(ID_LEN), nullable=True),
+    Column("url", Text, nullable=True),
+    indexes=(
+        Index("ix_idx_reference_value", "res_type", "param", "target_type", "target_id"),
+        Index("ix_idx_reference_target", "target_type", "target_id"),
+    ),
+)
+
+idx_date = _index_table(
+    "idx_date",
+    Column("low", BigInteger, nullable=False),
+    Column("high", BigInteger, nullable=False),
+    indexes=(Index("ix_idx_date_value", "res_type", "param", "low", "high"),),
+)
+
+idx_quantity = _index_table(
+    "idx_quantity",
+    Column("value", Float, nullable=False),
+    Column("system", Text, nullable=True),
+    Column("code", Text, nullable=True),
+    Column("unit", Text, nullable=True),
+    indexes=(Index("ix_idx_quantity_value", "res_type", "param", "value"),),
+)
+
+idx_number = _index_table(
+    "idx_number",
+    Column("value", Float, nullable=False),
+    indexes=(Index("ix_idx_number_value", "res_type", "param", "value"),),
+)
+
+idx_uri = _index_table(
+    "idx_uri",
+    Column("value", Text, nullable=False),
+    indexes=(Index("ix_idx_uri_value", "res_type", "param", "value"),),
+)
+
+INDEX_TABLES: tuple[Table, ...] = (
+    idx_string,
+    idx_token,
+    idx_reference,
+    idx_date,
+    idx_quantity,
+    idx_number,
+    idx_uri,
+)

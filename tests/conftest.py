@@ -1,0 +1,145 @@
+"""Test fixtures: the app over real SQLite and real PostgreSQL, through HTTP (ASGI).
+
+Every test that takes `client` runs once per backend. Each backend's database is created empty
+and upgraded by the Alembic migrations once per session; before each test every table is
+emptied, so tests are isolated without mocks.
+
+PostgreSQL comes from TOBIUME_TEST_PG_URL (default: the local server, database
+`tobiume_test`). When it cannot be reached the PostgreSQL half is skipped with a loud notice,
+unless TOBIUME_REQUIRE_PG=1 (what `.ci/run` sets), which turns that into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg  # type: ignore[import-untyped]
+import httpx
+import pytest
+from sqlalchemy import delete
+
+from tobiume.config import Settings
+from tobiume.db import Database
+from tobiume.main import create_app
+from tobiume.storage.migrate import upgrade
+from tobiume.storage.tables import metadata
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+BASE = "http://test/fhir"
+PG_URL = os.environ.get(
+    "TOBIUME_TEST_PG_URL", "postgresql+asyncpg://root@127.0.0.1:5432/tobiume_test"
+)
+REQUIRE_PG = os.environ.get("TOBIUME_REQUIRE_PG") == "1"
+_pg_skip_reason: list[str] = []
+
+
+@dataclass
+class Backend:
+    name: str
+    url: str
+    settings: Settings
+    database: Database
+
+
+def _pg_dsn(url: str) -> tuple[str, str]:
+    """(DSN of the server's `postgres` database, name of the test database)."""
+    plain = url.replace("postgresql+asyncpg://", "postgresql://")
+    server, _, name = plain.rpartition("/")
+    return f"{server}/postgres", name
+
+
+async def _recreate_pg_database(url: str) -> None:
+    admin_dsn, name = _pg_dsn(url)
+    conn = await asyncpg.connect(admin_dsn, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+def pytest_report_header() -> list[str]:
+    return [f"PostgreSQL for tests: {PG_URL} (required: {REQUIRE_PG})"]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _pg_skip_reason:
+        banner = "!" * 78
+        terminalreporter.write_line(banner, red=True, bold=True)
+        terminalreporter.write_line(
+            "POSTGRESQL TESTS WERE SKIPPED: only the SQLite half of the suite ran.",
+            red=True,
+            bold=True,
+        )
+        terminalreporter.write_line(f"Reason: {_pg_skip_reason[0]}", red=True)
+        terminalreporter.write_line(
+            "Start PostgreSQL or set TOBIUME_TEST_PG_URL; CI (.ci/run) requires it.", red=True
+        )
+        terminalreporter.write_line(banner, red=True, bold=True)
+
+
+def _settings(url: str) -> Settings:
+    return Settings(database_url=url, base_url=BASE, auto_migrate=False)
+
+
+@pytest.fixture(scope="session")
+async def sqlite_backend(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Backend]:
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    database = Database(url)
+    await upgrade(database.engine)
+    yield Backend("sqlite", url, _settings(url), database)
+    await database.dispose()
+
+
+@pytest.fixture(scope="session")
+async def pg_backend() -> AsyncIterator[Backend]:
+    try:
+        await _recreate_pg_database(PG_URL)
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        reason = f"PostgreSQL at {PG_URL} is not reachable: {exc!r}"
+        if REQUIRE_PG:
+            pytest.fail(reason + " (TOBIUME_REQUIRE_PG=1)", pytrace=False)
+        _pg_skip_reason.append(reason)
+        pytest.skip(reason)
+    database = Database(PG_URL, pool_size=25)
+    await upgrade(database.engine)
+    yield Backend("postgresql", PG_URL, _settings(PG_URL), database)
+    await database.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def chosen_backend(request: pytest.FixtureRequest) -> Backend:
+    """The session's backend for this parametrisation (a sync fixture: pytest-asyncio cannot
+    resolve an async fixture from inside a running one)."""
+    chosen: Backend = request.getfixturevalue(
+        f"{'pg' if request.param == 'postgresql' else 'sqlite'}_backend"
+    )
+    return chosen
+
+
+@pytest.fixture
+async def backend(chosen_backend: Backend) -> Backend:
+    """The backend with every table emptied, so that each test starts from nothing."""
+    chosen = chosen_backend
+    async with chosen.database.engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            await conn.execute(delete(table))
+    return chosen
+
+
+@pytest.fixture
+async def client(backend: Backend) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(backend.settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE + "/") as http:
+            yield http
+
+
+@pytest.fixture
+def shared() -> Path:
+    return SHARED

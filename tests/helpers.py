@@ -1,0 +1,100 @@
+"""Small builders and checks shared by the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from tobiume.db import Database
+from tobiume.storage.tables import metadata
+
+FHIR_JSON = {"Content-Type": "application/fhir+json"}
+JP_OID = "urn:oid:1.2.392.100495.20.3.51.11234567890"
+REPRESENTATION = "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation"
+
+
+def patient(
+    mrn: str = "00012345",
+    family: str = "山田",
+    kana: str = "ヤマダ",
+    given: str = "太郎",
+    given_kana: str = "タロウ",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A JP Core-shaped Patient: kanji (IDE) and kana (SYL) names, a facility identifier."""
+    return {
+        "resourceType": "Patient",
+        "identifier": [{"system": JP_OID, "value": mrn}],
+        "name": [
+            {
+                "use": "official",
+                "family": family,
+                "given": [given],
+                "text": f"{family} {given}",
+                "extension": [{"url": REPRESENTATION, "valueCode": "IDE"}],
+            },
+            {
+                "use": "official",
+                "family": kana,
+                "given": [given_kana],
+                "extension": [{"url": REPRESENTATION, "valueCode": "SYL"}],
+            },
+        ],
+        "gender": "male",
+        "birthDate": "1940-01-02",
+        **extra,
+    }
+
+
+def observation(subject: str, value: float = 6.1) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {
+            "coding": [
+                {
+                    "system": "urn:oid:1.2.392.200119.4.504",
+                    "code": "3D046000001920402",
+                    "display": "HbA1c",
+                }
+            ]
+        },
+        "subject": {"reference": subject},
+        "effectiveDateTime": "2026-04-01T09:00:00+09:00",
+        "valueQuantity": {
+            "value": value,
+            "unit": "%",
+            "system": "http://unitsofmeasure.org",
+            "code": "%",
+        },
+    }
+
+
+async def create(
+    client: httpx.AsyncClient, resource: dict[str, Any], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    response = await client.post(
+        resource["resourceType"], json=resource, headers={**FHIR_JSON, **(headers or {})}
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def row_counts(database: Database) -> dict[str, int]:
+    """Rows in every table: used to prove that a refused write left nothing behind."""
+    counts: dict[str, int] = {}
+    async with database.engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            counts[table.name] = (
+                await conn.execute(select(func.count()).select_from(table))
+            ).scalar_one()
+    return counts
+
+
+def outcome_text(response: httpx.Response) -> str:
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome", body
+    return " ".join(issue.get("diagnostics", "") for issue in body["issue"])
