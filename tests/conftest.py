@@ -90,7 +90,7 @@ def _settings(url: str) -> Settings:
 async def sqlite_backend(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Backend]:
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     database = Database(url)
-    await upgrade(database.engine)
+    await upgrade(database.url)
     yield Backend("sqlite", url, _settings(url), database)
     await database.dispose()
 
@@ -106,7 +106,7 @@ async def pg_backend() -> AsyncIterator[Backend]:
         _pg_skip_reason.append(reason)
         pytest.skip(reason)
     database = Database(PG_URL, pool_size=25)
-    await upgrade(database.engine)
+    await upgrade(database.url)
     yield Backend("postgresql", PG_URL, _settings(PG_URL), database)
     await database.dispose()
 

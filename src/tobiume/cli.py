@@ -53,7 +53,7 @@ def _migrate() -> int:
     async def run() -> None:
         database = Database(get_settings().database_url)
         try:
-            await upgrade(database.engine)
+            await upgrade(database.url)
         finally:
             await database.dispose()
 

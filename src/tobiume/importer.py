@@ -2,8 +2,11 @@
 
 A `.json` file holds a Bundle (batch or transaction, run as if POSTed to the base) or one
 resource; an `.ndjson` file holds one resource per line; either may be `.bz2` or `.gz`
-compressed. A resource with an id is stored with update-as-create (PUT), so loading a file twice
-changes nothing new; one without an id is created. Files are taken in name order within a
+compressed. A resource with an id is stored with update-as-create (PUT), and so is a Bundle entry
+that POSTs a resource carrying an id without `ifNoneExist` (Synthea's PractitionerRoles): loading a
+file twice then creates nothing new, and an unchanged resource gets no new version
+(`interactions.update.store`). One without an id is created; an entry with `ifNoneExist` keeps its
+conditional create. Files are taken in name order within a
 folder (Synthea names its hospital and practitioner batches to come first). A failure is reported
 with its file and line or entry and the rest goes on.
 """
@@ -22,9 +25,10 @@ from rich.progress import Progress
 
 from tobiume.access.policy import OpenAccess
 from tobiume.config import Settings
-from tobiume.db import Database
+from tobiume.db import Database, savepoint
 from tobiume.errors import FhirError
 from tobiume.fhir.json import JsonLimits, check_bounds
+from tobiume.fhir.references import is_valid_id
 from tobiume.interactions.context import Context, FhirRequest
 from tobiume.interactions.router import dispatch
 from tobiume.storage.migrate import upgrade
@@ -69,7 +73,7 @@ def _open(path: Path) -> IO[bytes]:
 async def import_paths(settings: Settings, paths: list[Path], *, show: bool = True) -> ImportReport:
     database = Database(settings.database_url, pool_size=2)
     if settings.should_auto_migrate:
-        await upgrade(database.engine)
+        await upgrade(database.url)
     report = ImportReport()
     files = discover(paths)
     limits = JsonLimits(
@@ -96,11 +100,36 @@ def _request_for(resource: Any) -> FhirRequest:
         raise FhirError("Not a FHIR resource")
     res_type = resource["resourceType"]
     if res_type == "Bundle" and resource.get("type") in ("batch", "transaction"):
-        return FhirRequest("POST", (), body=resource)
+        return FhirRequest("POST", (), body=_idempotent(resource))
     res_id = resource.get("id")
     if isinstance(res_id, str):
         return FhirRequest("PUT", (res_type, res_id), body=resource)
     return FhirRequest("POST", (res_type,), body=resource)
+
+
+def _idempotent(bundle: dict[str, Any]) -> dict[str, Any]:
+    """Turn `POST Type` entries whose resource has an id (and no `ifNoneExist`) into
+    `PUT Type/id`, so that importing the same Bundle again updates instead of duplicating."""
+    entries = bundle.get("entry")
+    if not isinstance(entries, list):
+        return bundle
+    rewritten: list[Any] = []
+    for entry in entries:
+        request = entry.get("request") if isinstance(entry, dict) else None
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if (
+            isinstance(request, dict)
+            and isinstance(resource, dict)
+            and request.get("method") == "POST"
+            and not request.get("ifNoneExist")
+            and request.get("url") == resource.get("resourceType")
+            and isinstance(resource.get("id"), str)
+            and is_valid_id(resource["id"])
+        ):
+            url = f"{resource['resourceType']}/{resource['id']}"
+            entry = {**entry, "request": {**request, "method": "PUT", "url": url}}
+        rewritten.append(entry)
+    return {**bundle, "entry": rewritten}
 
 
 async def _import_json(
@@ -152,7 +181,7 @@ async def _import_ndjson(
                 try:
                     value = orjson.loads(line)
                     check_bounds(value, limits)
-                    async with conn.begin_nested():
+                    async with savepoint(conn):
                         await dispatch(ctx, _request_for(value))
                     report.resources += 1
                 except (FhirError, orjson.JSONDecodeError) as exc:

@@ -22,9 +22,12 @@ async def test_two_updates_on_the_same_version_never_both_succeed(
     for round_ in range(5):
         version = (await client.get(f"Patient/{pid}")).json()["meta"]["versionId"]
         headers = {**FHIR_JSON, "If-Match": f'W/"{version}"'}
+        # Each body differs from every stored version: an unchanged body is no update at all.
+        first = {**created, "gender": "female", "multipleBirthInteger": 2 * round_ + 1}
+        second = {**created, "gender": "other", "multipleBirthInteger": 2 * round_ + 2}
         results = await asyncio.gather(
-            client.put(f"Patient/{pid}", json={**created, "gender": "female"}, headers=headers),
-            client.put(f"Patient/{pid}", json={**created, "gender": "other"}, headers=headers),
+            client.put(f"Patient/{pid}", json=first, headers=headers),
+            client.put(f"Patient/{pid}", json=second, headers=headers),
         )
         codes = sorted(r.status_code for r in results)
         assert codes == [200, 412], (round_, codes, [r.text for r in results])

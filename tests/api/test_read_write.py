@@ -76,12 +76,16 @@ async def test_update_id_must_match_url(client: httpx.AsyncClient) -> None:
 async def test_if_match_guards_updates(client: httpx.AsyncClient) -> None:
     created = await create(client, patient())
     pid = created["id"]
+    changed = {**created, "gender": "female"}
     ok = await client.put(
-        f"Patient/{pid}", json=created, headers={**FHIR_JSON, "If-Match": 'W/"1"'}
+        f"Patient/{pid}", json=changed, headers={**FHIR_JSON, "If-Match": 'W/"1"'}
     )
     assert ok.status_code == 200
+    assert ok.json()["meta"]["versionId"] == "2"
     stale = await client.put(
-        f"Patient/{pid}", json=created, headers={**FHIR_JSON, "If-Match": 'W/"1"'}
+        f"Patient/{pid}",
+        json={**changed, "gender": "other"},
+        headers={**FHIR_JSON, "If-Match": 'W/"1"'},
     )
     assert stale.status_code == 412
     assert stale.json()["resourceType"] == "OperationOutcome"
@@ -167,8 +171,6 @@ async def test_patient_compartment_owner_is_recorded(
     subject = await create(client, patient())
     obs = await create(client, observation(f"Patient/{subject['id']}"))
     async with backend.database.engine.connect() as conn:
-        owners = dict(
-            (await conn.execute(select(resource.c.res_id, resource.c.patient_id))).tuples().all()
-        )
+        owners = dict((await conn.execute(select(resource.c.res_id, resource.c.patient_id))).all())
     assert owners[obs["id"]] == subject["id"]
     assert owners[subject["id"]] == subject["id"]

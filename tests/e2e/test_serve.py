@@ -25,11 +25,12 @@ def test_serve_migrates_sqlite_and_answers(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOBIUME_")}
     env["TOBIUME_BASE_URL"] = f"http://127.0.0.1:{port}/fhir"
     cli = Path(sys.executable).with_name("tobiume")
+    log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen(
         [str(cli), "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=tmp_path,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     try:
@@ -41,7 +42,7 @@ def test_serve_migrates_sqlite_and_answers(tmp_path: Path) -> None:
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
-        assert response is not None, "server did not start"
+        assert response is not None, (tmp_path / "serve.log").read_text()
         assert response.status_code == 200
         assert response.json()["fhirVersion"] == "4.0.1"
         assert (tmp_path / "tobiume.db").exists()
@@ -50,3 +51,4 @@ def test_serve_migrates_sqlite_and_answers(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()

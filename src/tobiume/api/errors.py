@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tobiume.api.responses import error_response
+from tobiume.db import is_concurrency_failure
 from tobiume.errors import Conflict, FhirError
 
 log = logging.getLogger("tobiume")
-
-_CONCURRENCY_STATES = ("40001", "40P01")  # serialization_failure, deadlock_detected
 
 
 async def fhir_error(_request: Request, exc: Exception) -> Response:
@@ -25,9 +23,7 @@ async def fhir_error(_request: Request, exc: Exception) -> Response:
 
 
 async def database_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DBAPIError)
-    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    if state in _CONCURRENCY_STATES or "database is locked" in str(exc.orig):
+    if is_concurrency_failure(exc):
         return error_response(Conflict("A concurrent change got in the way; retry the request"))
     return await unexpected(request, exc)
 

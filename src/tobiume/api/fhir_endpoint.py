@@ -33,7 +33,10 @@ async def handle(request: Request) -> Response:
     settings = state.settings
     method = request.method
     path = tuple(p for p in request.path_params.get("path", "").split("/") if p)
-    query = parse_qsl(request.url.query, keep_blank_values=True) if request.url.query else []
+    raw_query: bytes = request.scope.get("query_string", b"")
+    query = (
+        parse_qsl(raw_query.decode("utf-8", "replace"), keep_blank_values=True) if raw_query else []
+    )
     _negotiate(request, query)
     body = None
     content_type = None

@@ -1,6 +1,7 @@
 """Index rows: what one resource contributes to each search index table, one dataclass per
 SearchParameter type (https://hl7.org/fhir/R4/search.html#ptypes). They carry no resource key;
-storage adds it (`indexing.sync`). Equal rows are equal values, so a set removes duplicates.
+storage adds it (`indexing.values`, `storage.writes`). Equal rows are equal values, so a set
+removes duplicates.
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
-from sqlalchemy.exc import DBAPIError
 
+from tobiume.db import DATABASE_ERRORS, atomic, savepoint
 from tobiume.errors import BadRequest, FhirError, Issue, PreconditionFailed
 from tobiume.fhir.bundles import Entry, bundle_text
 from tobiume.fhir.outcomes import operation_outcome
@@ -129,21 +129,22 @@ async def _batch(
     for index, raw in enumerate(entries):
         try:
             item = _parse_entry(index, raw, ctx.base_url)
-            async with ctx.conn.begin_nested():
+            async with savepoint(ctx.conn):
                 if item.request.path and item.request.body is not None:
                     await _rewrite_conditional_references(ctx, item.request.body, {})
                 response = await dispatch(ctx, item.request)
             out.append(_response_entry(ctx, response, prefer, item.request))
         except FhirError as exc:
             out.append(_error_entry(exc))
-        except DBAPIError as exc:
-            out.append(_error_entry(FhirError(f"The entry could not be stored: {exc.orig}")))
+        except DATABASE_ERRORS as exc:
+            out.append(_error_entry(FhirError(f"The entry could not be stored: {exc}")))
     return FhirResponse(200, bundle_text({"type": "batch-response"}, out))
 
 
 async def _transaction(
     ctx: Context, items: list[_Item], prefer: str | None, dispatch: Dispatch
 ) -> FhirResponse:
+    await atomic(ctx.conn)
     mapping: dict[str, str] = {}
     for item in items:
         try:

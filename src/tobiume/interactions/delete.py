@@ -15,18 +15,23 @@ from tobiume.interactions import write
 from tobiume.interactions.conditional import matching_ids
 from tobiume.interactions.context import Context, FhirResponse
 from tobiume.interactions.update import check_version
-from tobiume.storage.store import read_current
+from tobiume.storage.store import StoredResource
 
 
 async def delete(
     ctx: Context, res_type: str, res_id: str, *, if_match: str | None = None
 ) -> FhirResponse:
-    current = await read_current(ctx.conn, res_type, res_id, ctx.access.visible(), for_update=True)
-    check_version(current, if_match)
-    if current is None or current.deleted:
-        return FhirResponse(204)
-    stored = await write.tombstone(ctx, current)
-    return FhirResponse(204, None, stored.version, stored.last_updated)
+
+    async def attempt(current: StoredResource | None) -> FhirResponse | None:
+        check_version(current, if_match)
+        if current is None or current.deleted:
+            return FhirResponse(204)
+        stored = await write.tombstone(ctx, current)
+        return (
+            None if stored is None else FhirResponse(204, None, stored.version, stored.last_updated)
+        )
+
+    return await write.on_current(ctx, res_type, res_id, attempt)
 
 
 async def conditional_delete(

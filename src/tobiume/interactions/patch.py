@@ -15,10 +15,11 @@ import jsonpatch
 import orjson
 
 from tobiume.errors import BadRequest, Gone, NotFound, PreconditionFailed, Unprocessable
+from tobiume.interactions import write
 from tobiume.interactions.conditional import matching_ids
 from tobiume.interactions.context import Context, FhirResponse
 from tobiume.interactions.update import check_version, store
-from tobiume.storage.store import read_current
+from tobiume.storage.store import StoredResource
 
 
 async def patch(
@@ -26,13 +27,22 @@ async def patch(
 ) -> FhirResponse:
     if not isinstance(operations, list) or not all(isinstance(op, dict) for op in operations):
         raise BadRequest("A JSON Patch body is an array of operation objects (RFC 6902)")
-    current = await read_current(ctx.conn, res_type, res_id, ctx.access.visible(), for_update=True)
-    if current is None:
-        raise NotFound(f"{res_type}/{res_id} is not known")
-    if current.deleted or current.body is None:
-        raise Gone(f"{res_type}/{res_id} was deleted")
-    check_version(current, if_match)
-    original = orjson.loads(current.body)
+
+    async def attempt(current: StoredResource | None) -> FhirResponse | None:
+        if current is None:
+            raise NotFound(f"{res_type}/{res_id} is not known")
+        if current.deleted or current.body is None:
+            raise Gone(f"{res_type}/{res_id} was deleted")
+        check_version(current, if_match)
+        patched = _apply(operations, orjson.loads(current.body))
+        if patched.get("resourceType") != res_type or patched.get("id") != res_id:
+            raise Unprocessable("JSON Patch must not change resourceType or id")
+        return await store(ctx, res_type, res_id, patched, current, method="PATCH")
+
+    return await write.on_current(ctx, res_type, res_id, attempt)
+
+
+def _apply(operations: list[dict[str, Any]], original: dict[str, Any]) -> dict[str, Any]:
     try:
         patched = jsonpatch.JsonPatch(operations).apply(copy.deepcopy(original))
     except jsonpatch.JsonPatchTestFailed as exc:
@@ -43,9 +53,7 @@ async def patch(
         raise BadRequest(f"Invalid JSON Patch: {exc}") from exc
     if not isinstance(patched, dict):
         raise Unprocessable("JSON Patch must leave a resource object")
-    if patched.get("resourceType") != res_type or patched.get("id") != res_id:
-        raise Unprocessable("JSON Patch must not change resourceType or id")
-    return await store(ctx, res_type, res_id, patched, current, method="PATCH")
+    return patched
 
 
 async def conditional_patch(

@@ -1,8 +1,9 @@
 """update, update-as-create and conditional update
 (https://hl7.org/fhir/R4/http.html#update, #cond-update, and version-aware updates, #concurrency).
 
-The current row is locked before `If-Match` is compared with it, so of two updates that name the
-same version exactly one succeeds and the other gets 412.
+`If-Match` is compared with the current version, and the write succeeds only if that version is
+still current when it lands (`write.on_current`), so of two updates that name the same version
+exactly one succeeds and the other gets 412.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from tobiume.interactions import write
 from tobiume.interactions.conditional import matching_ids
 from tobiume.interactions.context import Context, FhirResponse
 from tobiume.interactions.create import new_id
-from tobiume.storage.store import StoredResource, read_current
+from tobiume.storage.store import StoredResource
 
 
 def parse_etag(value: str) -> int:
@@ -50,9 +51,12 @@ async def update(
             f"The resource's id {resource.get('id')!r} must equal the id in the URL {res_id!r}",
             expression=(f"{res_type}.id",),
         )
-    current = await read_current(ctx.conn, res_type, res_id, ctx.access.visible(), for_update=True)
-    check_version(current, if_match)
-    return await store(ctx, res_type, res_id, resource, current)
+
+    async def attempt(current: StoredResource | None) -> FhirResponse | None:
+        check_version(current, if_match)
+        return await store(ctx, res_type, res_id, resource, current)
+
+    return await write.on_current(ctx, res_type, res_id, attempt)
 
 
 async def store(
@@ -62,14 +66,31 @@ async def store(
     resource: dict[str, Any],
     current: StoredResource | None,
     method: str = "PUT",
-) -> FhirResponse:
-    """Write `resource` as the next version of `current`, or as a new resource."""
+) -> FhirResponse | None:
+    """Write `resource` as the next version of `current`, or as a new resource; None if a
+    concurrent writer changed the resource after `current` was read.
+
+    An update that changes nothing but `meta.versionId` / `meta.lastUpdated` writes no new
+    version and answers with the current one (as HAPI FHIR and Medplum do), so re-sending or
+    re-importing the same data leaves history as it was.
+    """
+    if current is not None and write.is_unchanged(current, resource):
+        return FhirResponse(
+            200,
+            current.body,
+            current.version,
+            current.last_updated,
+            location=f"{ctx.base_url}/{res_type}/{res_id}/_history/{current.version}",
+        )
+    stored: StoredResource | None
     if current is None:
         stored = await write.create(ctx, res_type, res_id, resource, method)
         status = 201
     else:
         stored = await write.update(ctx, current, resource, method)
         status = 201 if current.deleted else 200
+    if stored is None:
+        return None
     return FhirResponse(
         status,
         stored.body,

@@ -9,17 +9,27 @@ index rows on the request's connection, so they commit together or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from tobiume.errors import BadRequest
+import orjson
+
+from tobiume.errors import BadRequest, Conflict
 from tobiume.fhir.compartment import patient_owner
 from tobiume.fhir.json import dumps
 from tobiume.fhir.validation import validate
 from tobiume.indexing.extract import extract
-from tobiume.indexing.sync import delete_rows, insert_rows, replace_rows
+from tobiume.indexing.values import table_values
 from tobiume.interactions.context import Context, instant, now_ms
-from tobiume.storage.store import NewVersion, StoredResource, insert_resource, replace_resource
+from tobiume.storage.store import StoredResource, read_current
+from tobiume.storage.writes import NewVersion, insert_resource, replace_resource
+
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 50
+"""Races one write may lose before it gives up with 409 (twenty writers of one resource at once
+lose at most nineteen)."""
 
 
 def check_type(resource: Any, res_type: str) -> dict[str, Any]:
@@ -32,6 +42,25 @@ def check_type(resource: Any, res_type: str) -> dict[str, Any]:
             expression=("resourceType",),
         )
     return resource
+
+
+def is_unchanged(current: StoredResource, resource: dict[str, Any]) -> bool:
+    """True when `resource` equals the live `current` version apart from the meta elements the
+    server sets (versionId, lastUpdated)."""
+    if current.deleted or current.body is None:
+        return False
+    stored = orjson.loads(current.body)
+    return _comparable(stored) == _comparable(resource)
+
+
+def _comparable(resource: dict[str, Any]) -> dict[str, Any]:
+    meta = {
+        k: v
+        for k, v in (resource.get("meta") or {}).items()
+        if k not in ("versionId", "lastUpdated")
+    }
+    rest = {k: v for k, v in resource.items() if k != "meta"}
+    return {**rest, "meta": meta} if meta else rest
 
 
 def _stamp(resource: dict[str, Any], res_id: str, version: int, updated: str) -> dict[str, Any]:
@@ -52,15 +81,35 @@ async def create(
     patient_id = patient_owner(stamped, rows.references)
     body = dumps(stamped)
     new = NewVersion(res_type, res_id, 1, updated, body, patient_id, method)
-    pk = await insert_resource(ctx.conn, new)
-    await insert_rows(ctx.conn, pk, res_type, patient_id, rows)
+    pk = await insert_resource(ctx.conn, new, table_values(rows))
     return StoredResource(pk, res_type, res_id, 1, updated, False, body, method, patient_id)
+
+
+async def on_current(
+    ctx: Context,
+    res_type: str,
+    res_id: str,
+    attempt: Callable[[StoredResource | None], Awaitable[T | None]],
+) -> T:
+    """Run `attempt` on the current version until it does not lose a race.
+
+    An attempt reads nothing itself: it gets the current version (None if there is none, a
+    tombstone if deleted) and returns its result, or None when a concurrent writer changed the
+    resource first (`update` and `tombstone` say so); then the current version is read again.
+    Precondition checks (`If-Match`) inside the attempt thus always see the newest version.
+    """
+    for _ in range(MAX_ATTEMPTS):
+        current = await read_current(ctx.conn, res_type, res_id, ctx.access.visible())
+        result = await attempt(current)
+        if result is not None:
+            return result
+    raise Conflict(f"{res_type}/{res_id} is being changed by many writers at once; retry")
 
 
 async def update(
     ctx: Context, current: StoredResource, resource: dict[str, Any], method: str = "PUT"
-) -> StoredResource:
-    """Store the next version of a resource whose current row the caller has locked."""
+) -> StoredResource | None:
+    """Store the next version after `current`; None if `current` is no longer current."""
     validate(resource)
     version = current.version + 1
     updated = _after(current)
@@ -69,11 +118,8 @@ async def update(
     patient_id = patient_owner(stamped, rows.references)
     body = dumps(stamped)
     new = NewVersion(current.res_type, current.res_id, version, updated, body, patient_id, method)
-    await replace_resource(ctx.conn, current.pk, new)
-    if current.deleted:
-        await insert_rows(ctx.conn, current.pk, current.res_type, patient_id, rows)
-    else:
-        await replace_rows(ctx.conn, current.pk, current.res_type, patient_id, rows)
+    if not await replace_resource(ctx.conn, current.pk, current.version, new, table_values(rows)):
+        return None
     return StoredResource(
         current.pk,
         current.res_type,
@@ -87,8 +133,9 @@ async def update(
     )
 
 
-async def tombstone(ctx: Context, current: StoredResource) -> StoredResource:
-    """Delete: a new version that records the deletion (https://hl7.org/fhir/R4/http.html#delete)."""
+async def tombstone(ctx: Context, current: StoredResource) -> StoredResource | None:
+    """Delete: a new version that records the deletion (https://hl7.org/fhir/R4/http.html#delete);
+    None if `current` is no longer current."""
     version = current.version + 1
     updated = _after(current)
     new = NewVersion(
@@ -101,8 +148,8 @@ async def tombstone(ctx: Context, current: StoredResource) -> StoredResource:
         "DELETE",
         deleted=True,
     )
-    await replace_resource(ctx.conn, current.pk, new)
-    await delete_rows(ctx.conn, current.pk)
+    if not await replace_resource(ctx.conn, current.pk, current.version, new, {}):
+        return None
     return StoredResource(
         current.pk,
         current.res_type,

@@ -1,7 +1,9 @@
 """Schema upgrades through Alembic (`alembic/` beside `alembic.ini`).
 
-`tobiume migrate` and the SQLite auto-migration at start-up both run `upgrade`; it works on an
-open async engine by handing Alembic the synchronous face of one connection.
+`tobiume migrate` and the SQLite auto-migration at start-up both run `upgrade`. It opens an
+engine of its own for the one connection it needs: the request engine of `db.Database` runs
+PostgreSQL connections in AUTOCOMMIT, and a migration must be one transaction, so that a failed
+one leaves the schema as it was (PostgreSQL's DDL is transactional).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 
 def alembic_ini() -> Path:
@@ -32,7 +35,11 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
-async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the database to the newest schema; a no-op when it is already there."""
-    async with engine.begin() as conn:
-        await conn.run_sync(_upgrade)
+async def upgrade(url: str) -> None:
+    """Bring the database at `url` to the newest schema; a no-op when it is already there."""
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_upgrade)
+    finally:
+        await engine.dispose()

@@ -1,12 +1,14 @@
-"""The resource store: current versions, the version chain, tombstones and history.
+"""Reading the resource store: current versions, single versions and history.
 
-Implements the storage side of https://hl7.org/fhir/R4/http.html: read, vread, create, update,
-delete (a versioned tombstone) and history. All functions take the request's open connection
-and never commit: the request is the transaction (STYLE.md, habit 6).
+Implements the storage side of https://hl7.org/fhir/R4/http.html#read, #vread and #history
+(`storage.writes` writes). All functions take the request's open connection and never commit:
+the request is the transaction (STYLE.md, habit 6). Read by id and vread are `db.Prepared`
+statements (asyncpg directly on PostgreSQL) whenever the access predicate admits everything;
+otherwise the predicate is compiled into the statement.
 
-Concurrency: an update first locks the current row (`SELECT ... FOR UPDATE` on PostgreSQL; the
-single SQLite writer is already exclusive), so two writers of one resource serialise and every
-version number is used exactly once; `If-Match` is then checked against the locked row.
+Concurrency: nothing here locks. A writer reads the current version, and its write succeeds
+only if that version is still current (`storage.writes.replace_resource`), so two writers of
+one resource never both write the same version number.
 """
 
 from __future__ import annotations
@@ -16,12 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, insert, literal, or_, select, tuple_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, bindparam, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, True_
 
-from tobiume.errors import Conflict
+from tobiume.db import Prepared
 from tobiume.storage.tables import resource, resource_version
 
 
@@ -38,20 +39,6 @@ class StoredResource:
     body: str | None
     method: str = "PUT"
     patient_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class NewVersion:
-    """What a write stores: the body already carries `meta.versionId` and `meta.lastUpdated`."""
-
-    res_type: str
-    res_id: str
-    version: int
-    last_updated: datetime
-    body: str | None
-    patient_id: str | None
-    method: str
-    deleted: bool = False
 
 
 def utc(value: datetime) -> datetime:
@@ -71,10 +58,21 @@ _CURRENT_COLUMNS = (
 )
 
 
-def _current(row: Row[Any, Any, Any, Any, Any, Any, Any, Any]) -> StoredResource:
+def _current(row: Sequence[Any]) -> StoredResource:
     return StoredResource(
         row[0], row[1], row[2], row[3], utc(row[4]), row[5], row[6], patient_id=row[7]
     )
+
+
+def _is_open(visible: ColumnElement[bool] | None) -> bool:
+    """True when the access predicate admits every row (no predicate, or SQL TRUE)."""
+    return visible is None or isinstance(visible, True_)
+
+
+_BY_ID = select(*_CURRENT_COLUMNS).where(
+    resource.c.res_type == bindparam("res_type"), resource.c.res_id == bindparam("res_id")
+)
+_READ_CURRENT = Prepared(_BY_ID)
 
 
 async def read_current(
@@ -82,19 +80,37 @@ async def read_current(
     res_type: str,
     res_id: str,
     visible: ColumnElement[bool] | None = None,
-    *,
-    for_update: bool = False,
 ) -> StoredResource | None:
     """The current version (possibly a tombstone), or None if it never existed or is hidden."""
-    stmt = select(*_CURRENT_COLUMNS).where(
-        resource.c.res_type == res_type, resource.c.res_id == res_id
-    )
-    if visible is not None:
-        stmt = stmt.where(visible)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = (await conn.execute(stmt)).first()
+    row: Sequence[Any] | None
+    if _is_open(visible):
+        row = await _READ_CURRENT.first(conn, {"res_type": res_type, "res_id": res_id})
+    else:
+        stmt = _BY_ID.where(visible) if visible is not None else _BY_ID
+        params = {"res_type": res_type, "res_id": res_id}
+        row = (await conn.execute(stmt, params)).first()
     return _current(row) if row is not None else None
+
+
+_VERSION = (
+    select(
+        resource_version.c.res_pk,
+        resource_version.c.res_type,
+        resource_version.c.res_id,
+        resource_version.c.version,
+        resource_version.c.last_updated,
+        resource_version.c.deleted,
+        resource_version.c.body,
+        resource_version.c.method,
+    )
+    .join(resource, resource.c.pk == resource_version.c.res_pk)
+    .where(
+        resource.c.res_type == bindparam("res_type"),
+        resource.c.res_id == bindparam("res_id"),
+        resource_version.c.version == bindparam("version"),
+    )
+)
+_READ_VERSION = Prepared(_VERSION)
 
 
 async def read_version(
@@ -105,89 +121,15 @@ async def read_version(
     visible: ColumnElement[bool] | None = None,
 ) -> StoredResource | None:
     """One historical version (https://hl7.org/fhir/R4/http.html#vread)."""
-    rv = resource_version
-    stmt = (
-        select(
-            rv.c.res_pk,
-            rv.c.res_type,
-            rv.c.res_id,
-            rv.c.version,
-            rv.c.last_updated,
-            rv.c.deleted,
-            rv.c.body,
-            rv.c.method,
-        )
-        .join(resource, resource.c.pk == rv.c.res_pk)
-        .where(
-            resource.c.res_type == res_type, resource.c.res_id == res_id, rv.c.version == version
-        )
-    )
-    if visible is not None:
-        stmt = stmt.where(visible)
-    row = (await conn.execute(stmt)).first()
+    params = {"res_type": res_type, "res_id": res_id, "version": version}
+    row: Sequence[Any] | None
+    if visible is None or _is_open(visible):
+        row = await _READ_VERSION.first(conn, params)
+    else:
+        row = (await conn.execute(_VERSION.where(visible), params)).first()
     if row is None:
         return None
     return StoredResource(row[0], row[1], row[2], row[3], utc(row[4]), row[5], row[6], row[7])
-
-
-async def insert_resource(conn: AsyncConnection, new: NewVersion) -> int:
-    """Store the first version of a new resource; returns its surrogate key.
-
-    A concurrent create of the same type and id loses on the unique constraint and is answered
-    409, never as a second version 1.
-    """
-    try:
-        pk = (
-            await conn.execute(
-                insert(resource)
-                .values(
-                    res_type=new.res_type,
-                    res_id=new.res_id,
-                    version=new.version,
-                    last_updated=new.last_updated,
-                    deleted=new.deleted,
-                    body=new.body,
-                    patient_id=new.patient_id,
-                )
-                .returning(resource.c.pk)
-            )
-        ).scalar_one()
-    except IntegrityError as exc:
-        raise Conflict(f"{new.res_type}/{new.res_id} was created concurrently; retry") from exc
-    await _insert_version(conn, pk, new)
-    return int(pk)
-
-
-async def replace_resource(conn: AsyncConnection, pk: int, new: NewVersion) -> None:
-    """Make `new` the current version of the (locked) resource `pk` and append it to history."""
-    await conn.execute(
-        update(resource)
-        .where(resource.c.pk == pk)
-        .values(
-            version=new.version,
-            last_updated=new.last_updated,
-            deleted=new.deleted,
-            body=new.body,
-            patient_id=new.patient_id,
-        )
-    )
-    await _insert_version(conn, pk, new)
-
-
-async def _insert_version(conn: AsyncConnection, pk: int, new: NewVersion) -> None:
-    await conn.execute(
-        insert(resource_version).values(
-            res_pk=pk,
-            version=new.version,
-            res_type=new.res_type,
-            res_id=new.res_id,
-            last_updated=new.last_updated,
-            method=new.method,
-            deleted=new.deleted,
-            body=new.body,
-            patient_id=new.patient_id,
-        )
-    )
 
 
 @dataclass(frozen=True, slots=True)

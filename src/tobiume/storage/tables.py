@@ -149,6 +149,15 @@ idx_uri = _index_table(
     indexes=(Index("ix_idx_uri_value", "res_type", "param", "value"),),
 )
 
+INDEX_KEY_COLUMNS = ("res_pk", "res_type", "patient_id")
+"""The columns every index row shares: which resource, its type and its compartment owner."""
+
+
+def value_columns(table: Table) -> tuple[Column[object], ...]:
+    """An index table's own columns (param first), in the order `IndexValues` tuples hold them."""
+    return tuple(c for c in table.columns if c.name not in INDEX_KEY_COLUMNS)
+
+
 INDEX_TABLES: tuple[Table, ...] = (
     idx_string,
     idx_token,
