@@ -26,9 +26,9 @@ either dialect.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event, text
@@ -36,8 +36,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.expression import ClauseElement, Executable
+
+from tobiume.drivers import driver_connection
 
 _WRITE_OPTION = "tobiume_write"
 _LAZY = "tobiume_lazy_transaction"
@@ -120,12 +120,6 @@ class Database:
         await self.engine.dispose()
 
 
-async def driver_connection(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under a PostgreSQL `AsyncConnection`."""
-    raw = await conn.get_raw_connection()
-    return raw.driver_connection
-
-
 async def atomic(conn: AsyncConnection) -> None:
     """Make sure the write connection's transaction has begun (PostgreSQL; SQLite write
     transactions begin at once). Idempotent; a no-op on a read connection."""
@@ -146,49 +140,6 @@ async def savepoint(conn: AsyncConnection) -> AsyncIterator[None]:
     else:
         async with conn.begin_nested():
             yield
-
-
-class Prepared:
-    """A statement of fixed shape, compiled once per dialect and run with named parameters.
-
-    On PostgreSQL it is sent to asyncpg directly (which prepares it once per connection),
-    skipping SQLAlchemy's per-execution work; DESIGN.md's measurements put a primary-key select
-    at 70 µs that way against 170 µs through SQLAlchemy Core. On SQLite it runs through
-    SQLAlchemy. Only plain values may be bound (str, int, float, bool, None, datetime, lists of
-    those): no SQLAlchemy type processing happens on the fast path.
-    """
-
-    def __init__(self, statement: Executable) -> None:
-        self.statement = statement
-        self._pg: tuple[str, tuple[str, ...]] | None = None
-
-    def _postgresql(self, conn: AsyncConnection) -> tuple[str, tuple[str, ...]]:
-        if self._pg is None:
-            clause = cast(ClauseElement, self.statement)
-            compiled = cast(SQLCompiler, clause.compile(dialect=conn.dialect))
-            self._pg = (str(compiled), tuple(compiled.positiontup or ()))
-        return self._pg
-
-    async def fetch(
-        self, conn: AsyncConnection, params: Mapping[str, Any]
-    ) -> Sequence[Sequence[Any]]:
-        """Every row."""
-        if conn.dialect.name == "postgresql":
-            sql, names = self._postgresql(conn)
-            driver = await driver_connection(conn)
-            rows: Sequence[Sequence[Any]] = await driver.fetch(sql, *(params[n] for n in names))
-            return rows
-        return list((await conn.execute(self.statement, dict(params))).all())
-
-    async def first(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Sequence[Any] | None:
-        """The first row, or None."""
-        if conn.dialect.name == "postgresql":
-            sql, names = self._postgresql(conn)
-            driver = await driver_connection(conn)
-            row: Sequence[Any] | None = await driver.fetchrow(sql, *(params[n] for n in names))
-            return row
-        first: Sequence[Any] | None = (await conn.execute(self.statement, dict(params))).first()
-        return first
 
 
 async def lock_criteria(conn: AsyncConnection, key: str) -> None:

@@ -23,13 +23,16 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def where_clauses(query: SearchQuery, visible: ColumnElement[bool]) -> list[ColumnElement[bool]]:
-    """The predicates a resource must satisfy to be a match, access first."""
-    clauses: list[ColumnElement[bool]] = [
-        resource.c.res_type == query.res_type,
-        resource.c.deleted.is_(False),
-        visible,
-    ]
+    """The predicates a resource must satisfy to be a match, access first.
+
+    The type is a predicate on `resource` only when no index criterion carries it: each index
+    subquery selects rows of `query.res_type` already, and SQLite, offered `res_type = ?` on the
+    resource, scans the type through its index instead of looking the few matches up by key.
+    """
+    clauses: list[ColumnElement[bool]] = [resource.c.deleted.is_(False), visible]
     table = compilers()
+    if all(c.name in ("_id", "_lastUpdated") for c in query.criteria):
+        clauses.insert(0, resource.c.res_type == query.res_type)
     for criterion in query.criteria:
         if criterion.name == "_id":
             clauses.append(_id_clause(criterion))

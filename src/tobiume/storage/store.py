@@ -22,7 +22,7 @@ from sqlalchemy import and_, bindparam, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement, True_
 
-from tobiume.db import Prepared
+from tobiume.drivers import Prepared
 from tobiume.storage.tables import resource, resource_version
 
 

@@ -14,6 +14,8 @@ The Alembic migrations in `alembic/versions` create exactly these tables; a test
 
 from __future__ import annotations
 
+from functools import cache
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -153,6 +155,7 @@ INDEX_KEY_COLUMNS = ("res_pk", "res_type", "patient_id")
 """The columns every index row shares: which resource, its type and its compartment owner."""
 
 
+@cache
 def value_columns(table: Table) -> tuple[Column[object], ...]:
     """An index table's own columns (param first), in the order `IndexValues` tuples hold them."""
     return tuple(c for c in table.columns if c.name not in INDEX_KEY_COLUMNS)

@@ -1,9 +1,14 @@
 """Token search (https://hl7.org/fhir/R4/search.html#token): `[system]|[code]`, `|code`,
-`system|` and `code`, matched against `idx_token` through an EXISTS on the resource."""
+`system|` and `code`, matched against `idx_token`.
+
+The match is `resource.pk IN (SELECT res_pk FROM idx_token WHERE ...)`, not a correlated
+EXISTS: SQLite runs an EXISTS once per resource of the type (a scan), while the IN list is read
+from the value index first; PostgreSQL plans both as the same semi-join.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, or_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from tobiume.errors import BadRequest
@@ -18,11 +23,12 @@ class TokenCompiler:
                 f"The modifier :{criterion.modifier} is not supported on {criterion.name}"
             )
         alternatives = [_value_clause(value) for value in criterion.values]
-        return exists().where(
-            idx_token.c.res_pk == resource.c.pk,
-            idx_token.c.res_type == res_type,
-            idx_token.c.param == criterion.name,
-            or_(*alternatives),
+        return resource.c.pk.in_(
+            select(idx_token.c.res_pk).where(
+                idx_token.c.res_type == res_type,
+                idx_token.c.param == criterion.name,
+                or_(*alternatives),
+            )
         )
 
 

@@ -1,0 +1,28 @@
+"""What one write stores: the version and its index values (shared by `storage.writes` and its
+two dialect paths)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table
+
+IndexValues = Mapping[Table, Sequence[tuple[Any, ...]]]
+"""Per index table, the rows to store, each a tuple in `tables.value_columns(table)` order."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewVersion:
+    """A version to store: the body already carries `meta.versionId` and `meta.lastUpdated`."""
+
+    res_type: str
+    res_id: str
+    version: int
+    last_updated: datetime
+    body: str | None
+    patient_id: str | None
+    method: str
+    deleted: bool = False
