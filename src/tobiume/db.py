@@ -25,6 +25,7 @@ either dialect.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -71,6 +72,20 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+        # Requests queue here, not in the pool: SQLAlchemy's pool hands a freed connection to a
+        # waiter through `asyncio.wait_for` and a greenlet, which at 32 concurrent reads on a
+        # pool of 10 doubled the p95 latency of a read (bench/); a semaphore in front of it
+        # makes every checkout find a free connection.
+        self._slots = asyncio.Semaphore(pool_size) if not self.is_sqlite else None
+
+    @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
+        if self._slots is None:
+            async with self.engine.connect() as conn:
+                yield conn
+            return
+        async with self._slots, self.engine.connect() as conn:
+            yield conn
 
     @property
     def dialect(self) -> str:
@@ -80,7 +95,7 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection that only reads: no transaction on PostgreSQL, a deferred (rolled back)
         one on SQLite."""
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             if self.is_sqlite:
                 async with conn.begin():
                     yield conn
@@ -94,7 +109,7 @@ class Database:
         The commit happens inside the block's exit, before the caller answers, so a transaction
         that fails at commit is reported as a failure, never as a success.
         """
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             if self.is_sqlite:
                 await conn.execution_options(**{_WRITE_OPTION: True})
                 async with conn.begin():

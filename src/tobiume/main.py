@@ -43,6 +43,7 @@ def _warm_up(settings: Settings) -> None:
         plan(res_type)
     capability_statement(settings.base_url.rstrip("/"))
     gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
