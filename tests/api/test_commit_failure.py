@@ -1,8 +1,9 @@
 """A transaction that fails at COMMIT is never answered as a success.
 
-PostgreSQL checks deferred constraints at commit; a deferred constraint trigger that refuses one
-resource makes the commit itself fail after every statement succeeded. The answer must be an
-error, and nothing may be stored.
+Both databases check deferred constraints at commit. On PostgreSQL a deferred constraint trigger
+refuses one resource; on SQLite a trigger inserts, for that resource, a row whose deferred
+foreign key points nowhere. Either way every statement succeeds and the commit itself fails.
+The answer must be an error, and nothing may be stored.
 """
 
 from __future__ import annotations
@@ -29,18 +30,32 @@ _DROP = [
     "DROP TRIGGER IF EXISTS tobiume_test_refuse ON resource",
     "DROP FUNCTION IF EXISTS tobiume_test_refuse()",
 ]
+_SQLITE_CREATE = [
+    "CREATE TABLE tobiume_test_parent (id INTEGER PRIMARY KEY)",
+    """CREATE TABLE tobiume_test_orphan (parent INTEGER
+       REFERENCES tobiume_test_parent (id) DEFERRABLE INITIALLY DEFERRED)""",
+    """CREATE TRIGGER tobiume_test_refuse AFTER INSERT ON resource
+       WHEN NEW.res_id = 'refused-at-commit'
+       BEGIN INSERT INTO tobiume_test_orphan VALUES (1); END""",
+]
+_SQLITE_DROP = [
+    "DROP TRIGGER IF EXISTS tobiume_test_refuse",
+    "DROP TABLE IF EXISTS tobiume_test_orphan",
+    "DROP TABLE IF EXISTS tobiume_test_parent",
+]
 
 
 @pytest.fixture
 async def refusing_commit(backend: Backend) -> AsyncIterator[None]:
-    if backend.name != "postgresql":
-        pytest.skip("deferred constraint triggers are PostgreSQL's")
+    create, drop = (
+        (_CREATE, _DROP) if backend.name == "postgresql" else (_SQLITE_CREATE, _SQLITE_DROP)
+    )
     async with backend.database.engine.begin() as conn:
-        for statement in _CREATE:
+        for statement in create:
             await conn.execute(text(statement))
     yield
     async with backend.database.engine.begin() as conn:
-        for statement in _DROP:
+        for statement in drop:
             await conn.execute(text(statement))
 
 
