@@ -28,7 +28,18 @@ from tobiume.storage.migrate import upgrade
 from tobiume.storage.tables import metadata
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+
+
+def _shared_dir() -> Path:
+    """The project's shared material (official FHIR examples, Synthea): TOBIUME_SHARED_DIR, else
+    `../shared` beside the checkout, else `/work/shared`. Missing, the tests that read it fail."""
+    configured = os.environ.get("TOBIUME_SHARED_DIR")
+    candidates = [Path(configured)] if configured else []
+    candidates += [ROOT.parent / "shared", Path("/work/shared")]
+    return next((c for c in candidates if (c / "fhir-r4").is_dir()), candidates[0])
+
+
+SHARED = _shared_dir()
 BASE = "http://test/fhir"
 PG_URL = os.environ.get(
     "TOBIUME_TEST_PG_URL", "postgresql+asyncpg://root@127.0.0.1:5432/tobiume_test"

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import SHARED
 from tobiume.fhir import compartment
 from tobiume.fhir.compartment import PATIENT_COMPARTMENT, patient_owner
 from tobiume.fhir.searchparams import registry
 from tobiume.indexing.extract import extract, plan
 from tobiume.indexing.rows import ReferenceRow
 
-EXAMPLES = Path(__file__).parents[2].parent / "shared" / "fhir-r4" / "examples"
+EXAMPLES = SHARED / "fhir-r4" / "examples"
 
 
 def _owner(resource: dict[str, Any], base_url: str | None = None) -> str | None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import SHARED
 from tobiume.indexing.dates import DATE_MAX, DATE_MIN, parse_range
 from tobiume.indexing.extract import extract, plan
 from tobiume.indexing.kinds.quantity import CURRENCY_SYSTEM
@@ -24,7 +25,7 @@ from tobiume.indexing.rows import (
     UriRow,
 )
 
-EXAMPLES = Path(__file__).parents[2].parent / "shared" / "fhir-r4" / "examples"
+EXAMPLES = SHARED / "fhir-r4" / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
 REPRESENTATION = "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation"
 
