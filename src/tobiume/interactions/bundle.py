@@ -15,6 +15,7 @@ its response entry and leaves no trace, the others stand.
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,8 @@ from tobiume.interactions import create as create_mod
 from tobiume.interactions.conditional import criteria_pairs, matching_ids
 from tobiume.interactions.context import Context, FhirRequest, FhirResponse, instant
 from tobiume.interactions.read import current_or_error
+
+log = logging.getLogger("tobiume")
 
 Dispatch = Callable[[Context, FhirRequest], Awaitable[FhirResponse]]
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
@@ -137,7 +140,9 @@ async def _batch(
         except FhirError as exc:
             out.append(_error_entry(exc))
         except DATABASE_ERRORS as exc:
-            out.append(_error_entry(FhirError(f"The entry could not be stored: {exc}")))
+            log.exception("Batch entry %d failed in the database", index, exc_info=exc)
+            error = FhirError("The entry could not be stored; the failure has been logged")
+            out.append(_error_entry(error))
     return FhirResponse(200, bundle_text({"type": "batch-response"}, out))
 
 

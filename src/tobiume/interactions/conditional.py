@@ -10,12 +10,12 @@ exactly one resource.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import select
 
 from tobiume.db import lock_criteria
-from tobiume.errors import BadRequest
+from tobiume.errors import BadRequest, PreconditionFailed
 from tobiume.interactions.context import Context
 from tobiume.search.compile import where_clauses
 from tobiume.search.query import parse_query
@@ -27,6 +27,17 @@ def criteria_pairs(query_string: str) -> list[tuple[str, str]]:
     if not pairs:
         raise BadRequest("Conditional criteria are empty")
     return pairs
+
+
+async def single_match(ctx: Context, res_type: str, criteria: list[tuple[str, str]]) -> str | None:
+    """The id of the one live resource matching the criteria, None if none does; 412 if several
+    do (conditional update, patch and delete are single-match: https://hl7.org/fhir/R4/http.html#cond-update)."""
+    ids = await matching_ids(ctx, res_type, criteria)
+    if len(ids) > 1:
+        raise PreconditionFailed(
+            f"The criteria match more than one {res_type}: {urlencode(criteria)}"
+        )
+    return ids[0] if ids else None
 
 
 async def matching_ids(

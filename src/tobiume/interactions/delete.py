@@ -8,11 +8,8 @@ matches answer 412.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
-from tobiume.errors import PreconditionFailed
 from tobiume.interactions import write
-from tobiume.interactions.conditional import matching_ids
+from tobiume.interactions.conditional import single_match
 from tobiume.interactions.context import Context, FhirResponse
 from tobiume.interactions.update import check_version
 from tobiume.storage.store import StoredResource
@@ -37,11 +34,7 @@ async def delete(
 async def conditional_delete(
     ctx: Context, res_type: str, criteria: list[tuple[str, str]]
 ) -> FhirResponse:
-    ids = await matching_ids(ctx, res_type, criteria)
-    if len(ids) > 1:
-        raise PreconditionFailed(
-            f"The criteria match more than one {res_type}: {urlencode(criteria)}"
-        )
-    if not ids:
+    match = await single_match(ctx, res_type, criteria)
+    if match is None:
         return FhirResponse(204)
-    return await delete(ctx, res_type, ids[0])
+    return await delete(ctx, res_type, match)

@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 import jsonpatch
 import orjson
 
-from tobiume.errors import BadRequest, Gone, NotFound, PreconditionFailed, Unprocessable
+from tobiume.errors import BadRequest, Gone, NotFound, Unprocessable
 from tobiume.interactions import write
-from tobiume.interactions.conditional import matching_ids
+from tobiume.interactions.conditional import single_match
 from tobiume.interactions.context import Context, FhirResponse
 from tobiume.interactions.update import check_version, store
 from tobiume.storage.store import StoredResource
@@ -64,11 +64,7 @@ async def conditional_patch(
     *,
     if_match: str | None = None,
 ) -> FhirResponse:
-    ids = await matching_ids(ctx, res_type, criteria)
-    if len(ids) > 1:
-        raise PreconditionFailed(
-            f"The criteria match more than one {res_type}: {urlencode(criteria)}"
-        )
-    if not ids:
+    match = await single_match(ctx, res_type, criteria)
+    if match is None:
         raise NotFound(f"No {res_type} matches {urlencode(criteria)}")
-    return await patch(ctx, res_type, ids[0], operations, if_match=if_match)
+    return await patch(ctx, res_type, match, operations, if_match=if_match)

@@ -9,12 +9,11 @@ exactly one succeeds and the other gets 412.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from tobiume.errors import BadRequest, PreconditionFailed
 from tobiume.fhir.references import is_valid_id
 from tobiume.interactions import write
-from tobiume.interactions.conditional import matching_ids
+from tobiume.interactions.conditional import single_match
 from tobiume.interactions.context import Context, FhirResponse
 from tobiume.interactions.create import new_id
 from tobiume.storage.store import StoredResource
@@ -109,17 +108,13 @@ async def conditional_update(
     if_match: str | None = None,
 ) -> FhirResponse:
     resource = write.check_type(body, res_type)
-    ids = await matching_ids(ctx, res_type, criteria)
-    if len(ids) > 1:
-        raise PreconditionFailed(
-            f"The criteria match more than one {res_type}: {urlencode(criteria)}"
-        )
+    match = await single_match(ctx, res_type, criteria)
     body_id = resource.get("id")
-    if ids:
-        if body_id is not None and body_id != ids[0]:
+    if match is not None:
+        if body_id is not None and body_id != match:
             raise BadRequest(
-                f"The resource's id {body_id!r} differs from the matching {res_type}/{ids[0]}"
+                f"The resource's id {body_id!r} differs from the matching {res_type}/{match}"
             )
-        return await update(ctx, res_type, ids[0], {**resource, "id": ids[0]}, if_match=if_match)
+        return await update(ctx, res_type, match, {**resource, "id": match}, if_match=if_match)
     res_id = body_id if isinstance(body_id, str) else new_id()
     return await update(ctx, res_type, res_id, {**resource, "id": res_id}, if_match=if_match)

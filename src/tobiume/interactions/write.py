@@ -82,7 +82,7 @@ async def create(
     body = dumps(stamped)
     new = NewVersion(res_type, res_id, 1, updated, body, patient_id, method)
     pk = await insert_resource(ctx.conn, new, table_values(rows))
-    return StoredResource(pk, res_type, res_id, 1, updated, False, body, method, patient_id)
+    return _stored(pk, new)
 
 
 async def on_current(
@@ -120,17 +120,7 @@ async def update(
     new = NewVersion(current.res_type, current.res_id, version, updated, body, patient_id, method)
     if not await replace_resource(ctx.conn, current.pk, current.version, new, table_values(rows)):
         return None
-    return StoredResource(
-        current.pk,
-        current.res_type,
-        current.res_id,
-        version,
-        updated,
-        False,
-        body,
-        method,
-        patient_id,
-    )
+    return _stored(current.pk, new)
 
 
 async def tombstone(ctx: Context, current: StoredResource) -> StoredResource | None:
@@ -150,16 +140,20 @@ async def tombstone(ctx: Context, current: StoredResource) -> StoredResource | N
     )
     if not await replace_resource(ctx.conn, current.pk, current.version, new, {}):
         return None
+    return _stored(current.pk, new)
+
+
+def _stored(pk: int, new: NewVersion) -> StoredResource:
     return StoredResource(
-        current.pk,
-        current.res_type,
-        current.res_id,
-        version,
-        updated,
-        True,
-        None,
-        "DELETE",
-        current.patient_id,
+        pk,
+        new.res_type,
+        new.res_id,
+        new.version,
+        new.last_updated,
+        new.deleted,
+        new.body,
+        new.method,
+        new.patient_id,
     )
 
 
