@@ -64,9 +64,9 @@ def _current(row: Sequence[Any]) -> StoredResource:
     )
 
 
-def _is_open(visible: ColumnElement[bool] | None) -> bool:
-    """True when the access predicate admits every row (no predicate, or SQL TRUE)."""
-    return visible is None or isinstance(visible, True_)
+def _is_open(visible: ColumnElement[bool]) -> bool:
+    """True when the access predicate admits every row (SQL TRUE): no need to compile it in."""
+    return isinstance(visible, True_)
 
 
 _BY_ID = select(*_CURRENT_COLUMNS).where(
@@ -82,13 +82,12 @@ async def read_current(
     visible: ColumnElement[bool] | None = None,
 ) -> StoredResource | None:
     """The current version (possibly a tombstone), or None if it never existed or is hidden."""
+    params = {"res_type": res_type, "res_id": res_id}
     row: Sequence[Any] | None
-    if _is_open(visible):
-        row = await _READ_CURRENT.first(conn, {"res_type": res_type, "res_id": res_id})
+    if visible is None or _is_open(visible):
+        row = await _READ_CURRENT.first(conn, params)
     else:
-        stmt = _BY_ID.where(visible) if visible is not None else _BY_ID
-        params = {"res_type": res_type, "res_id": res_id}
-        row = (await conn.execute(stmt, params)).first()
+        row = (await conn.execute(_BY_ID.where(visible), params)).first()
     return _current(row) if row is not None else None
 
 
