@@ -1,4 +1,4 @@
-"""The `tobiume` command: serve | migrate | import (token, clients, audit and demo come with
+"""The `tobiume` command: serve | migrate | import | demo (token, clients and audit come with
 their issues). Configuration comes from the environment (`TOBIUME_*`, see README)."""
 
 from __future__ import annotations
@@ -6,9 +6,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tobiume.config import get_settings
+
+if TYPE_CHECKING:
+    from tobiume.importer import ImportReport
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,12 +29,37 @@ def main(argv: list[str] | None = None) -> int:
     load = commands.add_parser("import", help="load Bundles and NDJSON files (also .bz2, .gz)")
     load.add_argument("paths", nargs="+", type=Path)
     load.add_argument("--quiet", action="store_true", help="no progress bar")
+    load.add_argument("--jobs", type=int, default=None, help="validating processes (default: CPUs)")
+    _demo_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
     if args.command == "migrate":
         return _migrate()
+    if args.command == "demo":
+        return _demo(args)
     return _import(args)
+
+
+def _demo_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from tobiume.demo.generate import AS_OF
+
+    demo = commands.add_parser("demo", help="the synthetic Kitakyushu (docs/data.md)")
+    actions = demo.add_subparsers(dest="action", required=True)
+    generate = actions.add_parser("generate", help="write the city as NDJSON or Bundles")
+    generate.add_argument("--citizens", type=int, required=True)
+    generate.add_argument("--seed", type=int, default=1)
+    generate.add_argument("--out", type=Path, required=True)
+    generate.add_argument("--format", choices=("ndjson", "bundles"), default="ndjson")
+    load = actions.add_parser("load", help="load a city into the configured database")
+    load.add_argument("--citizens", type=int, default=200)
+    load.add_argument("--seed", type=int, default=1)
+    load.add_argument("--if-empty", action="store_true", help="do nothing if anything is stored")
+    load.add_argument("--jobs", type=int, default=None, help="validating processes (default: CPUs)")
+    for action in (generate, load):
+        action.add_argument(
+            "--as-of", type=date.fromisoformat, default=AS_OF, help=f"the city's today ({AS_OF})"
+        )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -65,15 +96,56 @@ def _migrate() -> int:
 def _import(args: argparse.Namespace) -> int:
     from tobiume.importer import import_paths
 
-    settings = get_settings()
-    report = asyncio.run(import_paths(settings, args.paths, show=not args.quiet))
+    started = time.perf_counter()
+    report = asyncio.run(
+        import_paths(get_settings(), args.paths, show=not args.quiet, jobs=args.jobs)
+    )
+    return _report(report, time.perf_counter() - started)
+
+
+def _report(report: ImportReport, seconds: float) -> int:
     for failure in report.failures:
         print(f"FAILED {failure}", file=sys.stderr)
+    rate = report.resources / seconds if seconds > 0 else 0.0
     print(
         f"{report.files} files, {report.resources} resources stored, "
-        f"{len(report.failures)} failures"
+        f"{len(report.failures)} failures, {seconds:.1f} s ({rate:,.0f} resources/s)"
     )
     return 1 if report.failures else 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from tobiume.demo import generate, output
+
+    if args.action == "generate":
+        started = time.perf_counter()
+        if args.format == "ndjson":
+            counts = output.write_ndjson(
+                generate.city(args.citizens, args.seed, args.as_of), args.out
+            )
+        else:
+            counts = output.write_bundles(args.citizens, args.seed, args.out, args.as_of)
+        seconds = time.perf_counter() - started
+        total = sum(counts.values())
+        print(f"{args.citizens} citizens, {total} resources in {args.out} ({seconds:.1f} s)")
+        return 0
+    from tobiume.importer import import_city
+
+    started = time.perf_counter()
+    report = asyncio.run(
+        import_city(
+            get_settings(),
+            args.citizens,
+            args.seed,
+            args.as_of,
+            if_empty=args.if_empty,
+            jobs=args.jobs,
+        )
+    )
+    if report is None:
+        print("the database already holds resources: the demo city was not loaded")
+        return 0
+    return _report(report, time.perf_counter() - started)
 
 
 if __name__ == "__main__":

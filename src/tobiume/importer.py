@@ -1,4 +1,5 @@
-"""`tobiume import`: load Bundles and NDJSON files through the same write path as the REST API.
+"""`tobiume import` and `tobiume demo load`: load Bundles, NDJSON files and the synthetic city
+through the server's own write path.
 
 A `.json` file holds a Bundle (batch or transaction, run as if POSTed to the base) or one
 resource; an `.ndjson` file holds one resource per line; either may be `.bz2` or `.gz`
@@ -6,17 +7,32 @@ compressed. A resource with an id is stored with update-as-create (PUT), and so 
 that POSTs a resource carrying an id without `ifNoneExist` (Synthea's PractitionerRoles): loading a
 file twice then creates nothing new, and an unchanged resource gets no new version
 (`interactions.update.store`). One without an id is created; an entry with `ifNoneExist` keeps its
-conditional create. Files are taken in name order within a
-folder (Synthea names its hospital and practitioner batches to come first). A failure is reported
-with its file and line or entry and the rest goes on.
+conditional create.
+
+NDJSON is the fast path (`interactions.bulk`): lines go in batches of `BATCH` to `--jobs` worker
+processes that parse, validate and index them (the costly part, about half a millisecond a
+resource), while this process writes the batches they return, each new resource of a batch in
+one statement. A source of one batch is prepared here, without starting any process.
+
+Files are taken in name order within a folder (Synthea names its hospital and practitioner
+batches to come first), except that NDJSON files named after a resource type come in dependency
+order: the directory (Organization, Location, HealthcareService, Practitioner, PractitionerRole,
+Endpoint), then Patient, then Consent, then the rest. A failure is reported with its file and
+line or entry and the rest goes on.
 """
 
 from __future__ import annotations
 
+import asyncio
 import bz2
 import gzip
-from collections.abc import Iterator
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Awaitable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -25,15 +41,30 @@ from rich.progress import Progress
 
 from tobiume.access.policy import OpenAccess
 from tobiume.config import Settings
-from tobiume.db import Database, savepoint
+from tobiume.db import Database
 from tobiume.errors import FhirError
 from tobiume.fhir.json import JsonLimits, check_bounds
 from tobiume.fhir.references import is_valid_id
+from tobiume.interactions import bulk
 from tobiume.interactions.context import Context, FhirRequest
 from tobiume.interactions.router import dispatch
+from tobiume.storage.bulk import any_stored
 from tobiume.storage.migrate import upgrade
 
-NDJSON_CHUNK = 200
+BATCH = 500
+"""NDJSON lines per batch: one transaction, one insert statement."""
+LOAD_ORDER = (
+    "Organization",
+    "Location",
+    "HealthcareService",
+    "Practitioner",
+    "PractitionerRole",
+    "Endpoint",
+    "Patient",
+    "Consent",
+)
+
+Lines = list[tuple[int, bytes]]
 
 
 @dataclass
@@ -47,7 +78,9 @@ def discover(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and _kind(p)))
+            found.extend(
+                sorted((p for p in path.rglob("*") if p.is_file() and _kind(p)), key=_order)
+            )
         elif _kind(path):
             found.append(path)
     return found
@@ -62,6 +95,16 @@ def _kind(path: Path) -> str | None:
     return None
 
 
+def _order(path: Path) -> tuple[int, str]:
+    stem = path.name.removesuffix(".bz2").removesuffix(".gz").removesuffix(".ndjson")
+    rank = (
+        LOAD_ORDER.index(stem)
+        if _kind(path) == "ndjson" and stem in LOAD_ORDER
+        else len(LOAD_ORDER)
+    )
+    return rank, str(path)
+
+
 def _open(path: Path) -> IO[bytes]:
     if path.suffix == ".bz2":
         return bz2.open(path, "rb")
@@ -70,29 +113,143 @@ def _open(path: Path) -> IO[bytes]:
     return path.open("rb")
 
 
-async def import_paths(settings: Settings, paths: list[Path], *, show: bool = True) -> ImportReport:
+class Loader:
+    """Loads sources into one database, preparing NDJSON batches in up to `jobs` processes."""
+
+    def __init__(self, database: Database, settings: Settings, jobs: int | None) -> None:
+        self.database = database
+        self.settings = settings
+        self.jobs = max(1, jobs if jobs is not None else os.cpu_count() or 1)
+        self.limits = JsonLimits(
+            settings.max_body_bytes, settings.max_json_depth, settings.max_string_length
+        )
+        self.report = ImportReport()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+    def _prepare(self, lines: Lines, first: bool) -> Awaitable[list[bulk.Prepared]]:
+        """Prepared lines: in a worker process, unless this is the source's first batch and no
+        pool runs yet (so that small imports start no process)."""
+        if self.jobs > 1 and (self._pool is not None or not first):
+            if self._pool is None:
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(self.jobs, mp_context=context)
+            return asyncio.get_running_loop().run_in_executor(
+                self._pool, bulk.prepare, lines, self.limits
+            )
+        future: asyncio.Future[list[bulk.Prepared]] = asyncio.get_running_loop().create_future()
+        future.set_result(bulk.prepare(lines, self.limits))
+        return future
+
+    async def lines(self, source: str, batches: Iterable[Lines]) -> None:
+        """Load NDJSON lines, keeping the workers busy while batches are written."""
+        pending: deque[Awaitable[list[bulk.Prepared]]] = deque()
+        for number, batch in enumerate(batches):
+            pending.append(self._prepare(batch, first=number == 0))
+            if len(pending) > self.jobs:
+                await self._store(source, await pending.popleft())
+        while pending:
+            await self._store(source, await pending.popleft())
+
+    async def _store(self, source: str, prepared: list[bulk.Prepared]) -> None:
+        async with self.database.write() as conn:
+            ctx = Context(conn, self.settings, OpenAccess())
+            stored, failed = await bulk.store(ctx, prepared, _request_for)
+        self.report.resources += stored
+        self.report.failures.extend(f"{source}:{f.line}: {f.message}" for f in failed)
+
+    async def json_file(self, path: Path) -> None:
+        try:
+            with _open(path) as handle:
+                raw = handle.read()
+            value = orjson.loads(raw)
+            check_bounds(value, self.limits)
+            request = _request_for(value)
+            async with self.database.write() as conn:
+                response = await dispatch(Context(conn, self.settings, OpenAccess()), request)
+        except (FhirError, orjson.JSONDecodeError, OSError) as exc:
+            self.report.failures.append(f"{path}: {bulk.message(exc)}")
+            return
+        self.report.resources += _count_stored(request, response.body)
+        _collect_entry_failures(path, response.body, self.report)
+
+
+async def import_paths(
+    settings: Settings, paths: list[Path], *, show: bool = True, jobs: int | None = None
+) -> ImportReport:
     database = Database(settings.database_url, pool_size=2)
     if settings.should_auto_migrate:
         await upgrade(database.url)
-    report = ImportReport()
+    loader = Loader(database, settings, jobs)
     files = discover(paths)
-    limits = JsonLimits(
-        settings.max_body_bytes, settings.max_json_depth, settings.max_string_length
-    )
     try:
         with Progress(disable=not show, transient=False) as progress:
             task = progress.add_task("importing", total=len(files))
             for path in files:
                 progress.update(task, description=path.name[:40])
                 if _kind(path) == "ndjson":
-                    await _import_ndjson(database, settings, path, limits, report)
+                    await loader.lines(str(path), _batches(_file_lines(path)))
                 else:
-                    await _import_json(database, settings, path, limits, report)
-                report.files += 1
+                    await loader.json_file(path)
+                loader.report.files += 1
                 progress.advance(task)
     finally:
+        loader.close()
         await database.dispose()
-    return report
+    return loader.report
+
+
+async def import_city(
+    settings: Settings,
+    citizens: int,
+    seed: int,
+    as_of: date,
+    *,
+    if_empty: bool = False,
+    jobs: int | None = None,
+) -> ImportReport | None:
+    """Generate the synthetic city and load it; None if `if_empty` and something is stored."""
+    from tobiume.demo.generate import city
+
+    database = Database(settings.database_url, pool_size=2)
+    if settings.should_auto_migrate:
+        await upgrade(database.url)
+    loader = Loader(database, settings, jobs)
+    try:
+        if if_empty:
+            async with database.read() as conn:
+                if await any_stored(conn):
+                    return None
+        numbered = (
+            (n, orjson.dumps(r)) for n, r in enumerate(city(citizens, seed, as_of), start=1)
+        )
+        await loader.lines(f"demo city (seed {seed})", _batches(numbered))
+        loader.report.files = 1
+    finally:
+        loader.close()
+        await database.dispose()
+    return loader.report
+
+
+def _file_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    with _open(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                yield number, line
+
+
+def _batches(lines: Iterable[tuple[int, bytes]]) -> Iterator[Lines]:
+    batch: Lines = []
+    for item in lines:
+        batch.append(item)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _request_for(resource: Any) -> FhirRequest:
@@ -132,24 +289,6 @@ def _idempotent(bundle: dict[str, Any]) -> dict[str, Any]:
     return {**bundle, "entry": rewritten}
 
 
-async def _import_json(
-    database: Database, settings: Settings, path: Path, limits: JsonLimits, report: ImportReport
-) -> None:
-    try:
-        with _open(path) as handle:
-            raw = handle.read()
-        value = orjson.loads(raw)
-        check_bounds(value, limits)
-        request = _request_for(value)
-        async with database.write() as conn:
-            response = await dispatch(Context(conn, settings, OpenAccess()), request)
-    except (FhirError, orjson.JSONDecodeError, OSError) as exc:
-        report.failures.append(f"{path}: {_message(exc)}")
-        return
-    report.resources += _count_stored(request, response.body)
-    _collect_entry_failures(path, response.body, report)
-
-
 def _count_stored(request: FhirRequest, body: Any) -> int:
     if request.path:
         return 1
@@ -169,39 +308,3 @@ def _collect_entry_failures(path: Path, body: Any, report: ImportReport) -> None
             report.failures.append(
                 f"{path} entry {index}: {response.get('status')} {issues[0].get('diagnostics')}"
             )
-
-
-async def _import_ndjson(
-    database: Database, settings: Settings, path: Path, limits: JsonLimits, report: ImportReport
-) -> None:
-    for chunk in _chunks(path):
-        async with database.write() as conn:
-            ctx = Context(conn, settings, OpenAccess())
-            for line_no, line in chunk:
-                try:
-                    value = orjson.loads(line)
-                    check_bounds(value, limits)
-                    async with savepoint(conn):
-                        await dispatch(ctx, _request_for(value))
-                    report.resources += 1
-                except (FhirError, orjson.JSONDecodeError) as exc:
-                    report.failures.append(f"{path}:{line_no}: {_message(exc)}")
-
-
-def _chunks(path: Path) -> Iterator[list[tuple[int, bytes]]]:
-    chunk: list[tuple[int, bytes]] = []
-    with _open(path) as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if line.strip():
-                chunk.append((line_no, line))
-            if len(chunk) >= NDJSON_CHUNK:
-                yield chunk
-                chunk = []
-    if chunk:
-        yield chunk
-
-
-def _message(exc: Exception) -> str:
-    if isinstance(exc, FhirError):
-        return f"{exc.status} {exc.diagnostics}"
-    return str(exc)

@@ -10,7 +10,7 @@ index rows on the request's connection, so they commit together or not at all.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import orjson
@@ -23,7 +23,7 @@ from tobiume.indexing.extract import extract
 from tobiume.indexing.values import table_values
 from tobiume.interactions.context import Context, instant, now_ms
 from tobiume.storage.store import StoredResource, read_current
-from tobiume.storage.writes import NewVersion, insert_resource, replace_resource
+from tobiume.storage.writes import IndexValues, NewVersion, insert_resource, replace_resource
 
 T = TypeVar("T")
 
@@ -74,15 +74,31 @@ async def create(
     ctx: Context, res_type: str, res_id: str, resource: dict[str, Any], method: str = "POST"
 ) -> StoredResource:
     """Store version 1 of a new resource."""
-    validate(resource)
-    updated = now_ms()
-    stamped = _stamp(resource, res_id, 1, instant(updated))
+    new, index = new_version(res_type, res_id, 1, now_ms(), resource, method)
+    pk = await insert_resource(ctx.conn, new, index)
+    return _stored(pk, new)
+
+
+def new_version(
+    res_type: str,
+    res_id: str,
+    version: int,
+    updated: datetime,
+    resource: dict[str, Any],
+    method: str,
+    raw: bytes | None = None,
+) -> tuple[NewVersion, IndexValues]:
+    """Validate `resource` (parsed from `raw`, if given) and make it version `version`: the
+    stamped body, its Patient compartment owner and its index rows. Pure computation, no
+    database (`bulk` runs it in worker processes)."""
+    validate(resource, raw)
+    stamped = _stamp(resource, res_id, version, instant(updated))
     rows = extract(stamped)
     patient_id = patient_owner(stamped, rows.references)
     body = dumps(stamped)
-    new = NewVersion(res_type, res_id, 1, updated, body, patient_id, method)
-    pk = await insert_resource(ctx.conn, new, table_values(rows))
-    return _stored(pk, new)
+    return NewVersion(res_type, res_id, version, updated, body, patient_id, method), table_values(
+        rows
+    )
 
 
 async def on_current(
@@ -110,15 +126,11 @@ async def update(
     ctx: Context, current: StoredResource, resource: dict[str, Any], method: str = "PUT"
 ) -> StoredResource | None:
     """Store the next version after `current`; None if `current` is no longer current."""
-    validate(resource)
     version = current.version + 1
-    updated = _after(current)
-    stamped = _stamp(resource, current.res_id, version, instant(updated))
-    rows = extract(stamped)
-    patient_id = patient_owner(stamped, rows.references)
-    body = dumps(stamped)
-    new = NewVersion(current.res_type, current.res_id, version, updated, body, patient_id, method)
-    if not await replace_resource(ctx.conn, current.pk, current.version, new, table_values(rows)):
+    new, index = new_version(
+        current.res_type, current.res_id, version, _after(current), resource, method
+    )
+    if not await replace_resource(ctx.conn, current.pk, current.version, new, index):
         return None
     return _stored(current.pk, new)
 

@@ -81,7 +81,7 @@ def _arrays(index: IndexValues, present: tuple[Table, ...]) -> list[list[Any]]:
     return arrays
 
 
-def _array_type(column: Any) -> str:
+def array_type(column: Any) -> str:
     return _PG_ARRAY_TYPES.get(type(column.type).__name__, "text[]")
 
 
@@ -92,7 +92,7 @@ def _index_ctes(present: tuple[Table, ...], first_array: int, key: Mapping[str, 
     n = first_array
     for number, table in enumerate(present):
         columns = value_columns(table)
-        arrays = ", ".join(f"${n + i}::{_array_type(c)}" for i, c in enumerate(columns))
+        arrays = ", ".join(f"${n + i}::{array_type(c)}" for i, c in enumerate(columns))
         names = ", ".join(c.name for c in columns)
         n += len(columns)
         parts.append(
