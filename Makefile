@@ -4,9 +4,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
+DEMO   ?= 200
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest openapi bench clean
+.PHONY: install run test lint typecheck pytest openapi bench bench-city clean
 
 install: $(STAMP)
 
@@ -16,9 +17,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# `make run` first loads the synthetic city (DEMO citizens) into an empty database; DEMO=0 skips it.
 run: install
-	@echo "Tobiume FHIR server: http://127.0.0.1:$(PORT)/fhir (try: curl http://127.0.0.1:$(PORT)/fhir/metadata)"
 	@echo "Database: $${TOBIUME_DATABASE_URL:-sqlite+aiosqlite:///./tobiume.db} (migrated automatically on SQLite)"
+	@if [ "$(DEMO)" != "0" ]; then $(BIN)/tobiume demo load --citizens $(DEMO) --if-empty; fi
+	@echo "Tobiume FHIR server: http://127.0.0.1:$(PORT)/fhir (try: curl http://127.0.0.1:$(PORT)/fhir/Patient/c000001)"
 	$(BIN)/tobiume serve --host 127.0.0.1 --port $(PORT)
 
 lint: install
@@ -38,6 +41,9 @@ openapi: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+bench-city: install
+	$(BIN)/python bench/city.py
 
 clean:
 	rm -rf $(VENV) tobiume.db tobiume.db-wal tobiume.db-shm .pytest_cache .mypy_cache .ruff_cache

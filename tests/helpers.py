@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select
 
 from tobiume.db import Database
-from tobiume.storage.tables import metadata
+from tobiume.indexing.extract import extract
+from tobiume.indexing.values import table_values
+from tobiume.storage.tables import INDEX_TABLES, metadata, resource, value_columns
 
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 JP_OID = "urn:oid:1.2.392.100495.20.3.51.11234567890"
@@ -98,3 +101,36 @@ def outcome_text(response: httpx.Response) -> str:
     body = response.json()
     assert body["resourceType"] == "OperationOutcome", body
     return " ".join(issue.get("diagnostics", "") for issue in body["issue"])
+
+
+async def stored_index_rows(
+    database: Database, res_type: str, res_id: str
+) -> dict[str, Counter[Any]]:
+    """Every index row of one resource, per table, as comparable tuples."""
+    async with database.engine.connect() as conn:
+        pk = (
+            await conn.execute(
+                select(resource.c.pk).where(
+                    resource.c.res_type == res_type, resource.c.res_id == res_id
+                )
+            )
+        ).scalar_one()
+        rows: dict[str, Counter[Any]] = {}
+        for table in INDEX_TABLES:
+            result = await conn.execute(
+                select(table.c.res_type, table.c.patient_id, *value_columns(table)).where(
+                    table.c.res_pk == pk
+                )
+            )
+            found = Counter(tuple(row) for row in result.all())
+            if found:
+                rows[table.name] = found
+    return rows
+
+
+def expected_index_rows(body: dict[str, Any], patient_id: str | None) -> dict[str, Counter[Any]]:
+    values = table_values(extract(body))
+    return {
+        table.name: Counter((body["resourceType"], patient_id, *row) for row in rows)
+        for table, rows in values.items()
+    }

@@ -5,53 +5,27 @@ delete; a lost compare-and-set writes nothing. Through HTTP, read back from the 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 from sqlalchemy import select
 
 from tests.conftest import SHARED, Backend
-from tests.helpers import FHIR_JSON, create, patient, row_counts
+from tests.helpers import (
+    FHIR_JSON,
+    create,
+    expected_index_rows,
+    patient,
+    row_counts,
+    stored_index_rows,
+)
 from tobiume.indexing.extract import extract
 from tobiume.indexing.values import table_values
-from tobiume.storage.tables import INDEX_TABLES, resource, value_columns
+from tobiume.storage.tables import resource
 from tobiume.storage.version import NewVersion
 from tobiume.storage.writes import replace_resource
 
 EXAMPLES = SHARED / "fhir-r4" / "examples"
-
-
-async def _stored_rows(backend: Backend, res_type: str, res_id: str) -> dict[str, Counter[Any]]:
-    """Every index row of one resource, per table, as comparable tuples."""
-    async with backend.database.engine.connect() as conn:
-        pk = (
-            await conn.execute(
-                select(resource.c.pk).where(
-                    resource.c.res_type == res_type, resource.c.res_id == res_id
-                )
-            )
-        ).scalar_one()
-        rows: dict[str, Counter[Any]] = {}
-        for table in INDEX_TABLES:
-            result = await conn.execute(
-                select(table.c.res_type, table.c.patient_id, *value_columns(table)).where(
-                    table.c.res_pk == pk
-                )
-            )
-            found = Counter(tuple(row) for row in result.all())
-            if found:
-                rows[table.name] = found
-    return rows
-
-
-def _expected_rows(body: dict[str, Any], patient_id: str | None) -> dict[str, Counter[Any]]:
-    values = table_values(extract(body))
-    return {
-        table.name: Counter((body["resourceType"], patient_id, *row) for row in rows)
-        for table, rows in values.items()
-    }
 
 
 async def test_index_rows_are_the_extracted_rows_of_every_kind(
@@ -63,9 +37,9 @@ async def test_index_rows_are_the_extracted_rows_of_every_kind(
     response = await client.put(f"Observation/{example['id']}", json=example, headers=FHIR_JSON)
     assert response.status_code == 201, response.text
     stored = response.json()
-    expected = _expected_rows(stored, subject["id"])
+    expected = expected_index_rows(stored, subject["id"])
     assert {"idx_token", "idx_reference", "idx_date", "idx_quantity", "idx_uri"} <= set(expected)
-    assert await _stored_rows(backend, "Observation", example["id"]) == expected
+    assert await stored_index_rows(backend.database, "Observation", example["id"]) == expected
 
 
 async def test_update_replaces_the_rows_and_delete_drops_them(
@@ -76,13 +50,15 @@ async def test_update_replaces_the_rows_and_delete_drops_them(
     changed = {**patient(mrn="NEW-1", family="田畑", kana="タバタ"), "id": pid}
     updated = await client.put(f"Patient/{pid}", json=changed, headers=FHIR_JSON)
     assert updated.status_code == 200
-    assert await _stored_rows(backend, "Patient", pid) == _expected_rows(updated.json(), pid)
+    assert await stored_index_rows(backend.database, "Patient", pid) == expected_index_rows(
+        updated.json(), pid
+    )
     old = (await client.get("Patient", params={"identifier": "OLD-1"})).json()
     assert old.get("entry", []) == []
     new = (await client.get("Patient", params={"identifier": "NEW-1"})).json()
     assert [e["resource"]["id"] for e in new["entry"]] == [pid]
     assert (await client.delete(f"Patient/{pid}")).status_code == 204
-    assert await _stored_rows(backend, "Patient", pid) == {}
+    assert await stored_index_rows(backend.database, "Patient", pid) == {}
 
 
 async def test_an_unchanged_update_writes_no_version(

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from tobiume.db import savepoint
-from tobiume.errors import Conflict, FhirError
+from tobiume.errors import FhirError
 from tobiume.fhir.json import JsonLimits, parse_json
 from tobiume.fhir.references import is_valid_id
 from tobiume.fhir.resource_types import RESOURCE_TYPES
@@ -105,15 +105,8 @@ async def store(
             rest.append(item)  # the same id again in this batch: an update of the first
         else:
             first[key] = item
-    stored = 0
-    try:
-        async with savepoint(ctx.conn):
-            inserted = await bulk.insert_absent(
-                ctx.conn, [(r.version, r.values()) for r in first.values()]
-            )
-    except Conflict:
-        inserted = set()
-    stored += len(inserted)
+    inserted = await bulk.insert_absent(ctx.conn, [(r.version, r.values()) for r in first.values()])
+    stored = len(inserted)
     rest.extend(item for key, item in first.items() if key not in inserted)
     rest.extend(p for p in prepared if isinstance(p, Other))
     rest.sort(key=lambda p: p.line)

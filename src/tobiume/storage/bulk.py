@@ -22,12 +22,10 @@ import sqlite3
 from collections.abc import Sequence
 from functools import cache
 
-import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tobiume.drivers import driver_connection, sqlite_call
-from tobiume.errors import Conflict
 from tobiume.storage import writes_sqlite
 from tobiume.storage.tables import INDEX_TABLES, resource, value_columns
 from tobiume.storage.version import IndexValues, NewVersion
@@ -38,19 +36,16 @@ Item = tuple[NewVersion, IndexValues]
 
 async def insert_absent(conn: AsyncConnection, items: Sequence[Item]) -> set[tuple[str, str]]:
     """Store each item whose (type, id) is not stored yet as a new resource; returns the keys
-    stored. The items' keys must be distinct. `Conflict` (and nothing stored) only if a
-    concurrent writer breaks the unique constraint some other way."""
+    stored. The items' keys must be distinct. A concurrent writer of the same id makes this
+    wait for it and then skip the id, never fail."""
     if not items:
         return set()
-    try:
-        if conn.dialect.name == "postgresql":
-            driver = await driver_connection(conn)
-            present = tuple(t for t in INDEX_TABLES if any(index.get(t) for _, index in items))
-            rows = await driver.fetch(_insert_sql(present), *_arguments(items, present))
-            return {(row[0], row[1]) for row in rows}
-        return await sqlite_call(conn, lambda db: _insert_sqlite(db, items))
-    except (asyncpg.UniqueViolationError, sqlite3.IntegrityError) as exc:
-        raise Conflict("a resource of the batch was created concurrently") from exc
+    if conn.dialect.name == "postgresql":
+        driver = await driver_connection(conn)
+        present = tuple(t for t in INDEX_TABLES if any(index.get(t) for _, index in items))
+        rows = await driver.fetch(_insert_sql(present), *_arguments(items, present))
+        return {(row[0], row[1]) for row in rows}
+    return await sqlite_call(conn, lambda db: _insert_sqlite(db, items))
 
 
 def _insert_sqlite(db: sqlite3.Connection, items: Sequence[Item]) -> set[tuple[str, str]]:
