@@ -137,12 +137,15 @@ class Loader:
             if self._pool is None:
                 context = multiprocessing.get_context("spawn")
                 self._pool = ProcessPoolExecutor(self.jobs, mp_context=context)
-            return asyncio.get_running_loop().run_in_executor(
-                self._pool, bulk.prepare, lines, self.limits
-            )
+            return asyncio.ensure_future(self._from_pool(self._pool, lines))
         future: asyncio.Future[list[bulk.Prepared]] = asyncio.get_running_loop().create_future()
         future.set_result(bulk.prepare(lines, self.limits))
         return future
+
+    async def _from_pool(self, pool: ProcessPoolExecutor, lines: Lines) -> list[bulk.Prepared]:
+        loop = asyncio.get_running_loop()
+        wired = await loop.run_in_executor(pool, bulk.prepare_wire, lines, self.limits)
+        return bulk.from_wire(wired)
 
     async def lines(self, source: str, batches: Iterable[Lines]) -> None:
         """Load NDJSON lines, keeping the workers busy while batches are written."""

@@ -34,8 +34,26 @@ def parse_json(raw: bytes, limits: JsonLimits) -> Any:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"Malformed JSON: {exc}") from exc
-    check_bounds(value, limits)
+    if len(raw) <= limits.max_string_length:
+        # No string can be longer than the text it was parsed from: only the depth is left.
+        check_depth(value, limits.max_depth)
+    else:
+        check_bounds(value, limits)
     return value
+
+
+def check_depth(value: Any, max_depth: int) -> None:
+    """Enforce the depth bound alone, without recursion."""
+    if type(value) is not dict and type(value) is not list:
+        return
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth:
+            raise TooLarge(f"JSON nesting deeper than {max_depth} levels")
+        for child in item.values() if type(item) is dict else item:
+            if type(child) is dict or type(child) is list:
+                stack.append((child, depth + 1))
 
 
 def check_bounds(value: Any, limits: JsonLimits) -> None:

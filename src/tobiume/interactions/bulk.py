@@ -31,6 +31,8 @@ from tobiume.storage.tables import INDEX_TABLES
 from tobiume.storage.version import IndexValues, NewVersion
 
 TABLES = {table.name: table for table in INDEX_TABLES}
+METHOD = "PUT"
+"""A loaded resource with an id is stored as update-as-create would store it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +64,55 @@ class Failed:
 
 Prepared = Ready | Other | Failed
 
+Wire = tuple[Any, ...]
+"""A prepared line as plain tuples, what a worker process sends back: pickling frozen
+dataclasses cost three times as much, in the processes that are the bottleneck of a load.
+("R", line, type, id, lastUpdated, body, patient_id, index), ("O", line, value) or
+("F", line, message)."""
+
 
 def prepare(lines: Sequence[tuple[int, bytes]], limits: JsonLimits) -> list[Prepared]:
     """Each NDJSON line, numbered, prepared for `store`."""
     return [_prepare_one(number, line, limits) for number, line in lines]
+
+
+def prepare_wire(lines: Sequence[tuple[int, bytes]], limits: JsonLimits) -> list[Wire]:
+    """`prepare`, in the form a worker process sends back (`from_wire` restores it)."""
+    wired: list[Wire] = []
+    for item in prepare(lines, limits):
+        if isinstance(item, Ready):
+            v = item.version
+            wired.append(
+                (
+                    "R",
+                    item.line,
+                    v.res_type,
+                    v.res_id,
+                    v.last_updated,
+                    v.body,
+                    v.patient_id,
+                    item.index,
+                )
+            )
+        elif isinstance(item, Other):
+            wired.append(("O", item.line, item.value))
+        else:
+            wired.append(("F", item.line, item.message))
+    return wired
+
+
+def from_wire(wired: Sequence[Wire]) -> list[Prepared]:
+    restored: list[Prepared] = []
+    for item in wired:
+        if item[0] == "R":
+            _, line, res_type, res_id, updated, body, patient_id, index = item
+            version = NewVersion(res_type, res_id, 1, updated, body, patient_id, METHOD)
+            restored.append(Ready(line, version, index))
+        elif item[0] == "O":
+            restored.append(Other(item[1], item[2]))
+        else:
+            restored.append(Failed(item[1], item[2]))
+    return restored
 
 
 def _prepare_one(number: int, line: bytes, limits: JsonLimits) -> Prepared:
@@ -84,7 +131,7 @@ def _prepare_one(number: int, line: bytes, limits: JsonLimits) -> Prepared:
     ):
         return Other(number, value)
     try:
-        version, index = new_version(res_type, res_id, 1, now_ms(), value, "PUT", line)
+        version, index = new_version(res_type, res_id, 1, now_ms(), value, METHOD, line)
     except FhirError as exc:
         return Failed(number, message(exc))
     return Ready(number, version, {table.name: list(rows) for table, rows in index.items()})
