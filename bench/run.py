@@ -10,10 +10,10 @@ It needs a local PostgreSQL that trusts `root` on 127.0.0.1:5432 (see --pg-*), `
 (`apt-get install -y wrk`) and, for --profile, `py-spy` (`.venv/bin/pip install py-spy`).
 One run does, in order, and stops everything it started even when a step fails:
 
-1. drops and recreates the database `tobiume_bench`, runs `tobiume migrate`, and loads
-   `--resources` JP Core-shaped resources (Patients of 北九州市 with kanji and kana names and
-   facility-OID identifiers, and 4 laboratory Observations each with JLAC10 codes and UCUM
-   quantities) with `tobiume import` (the REST write path), `--load-jobs` files at a time;
+1. drops and recreates the database `tobiume_bench`, runs `tobiume migrate`, and loads the
+   synthetic city (`tobiume.demo`, docs/data.md: the directory, then whole citizens until
+   `--resources` resources) with one `tobiume import` of its NDJSON files (validation and
+   indexing in `--load-jobs` worker processes, default one per CPU);
 2. loads and serves the ceiling probe (/work/shared/bench: FastAPI + asyncpg reading stored JSON
    by primary key, no validation, auth or audit) and measures its read;
 3. serves Tobiume (`tobiume serve --workers 1`) and measures read by id, search by identifier,
@@ -56,15 +56,17 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import jpcore
+import dataset
 import procs
 from procs import BenchError, Service
+
+from tobiume.demo import output
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -107,13 +109,11 @@ class Scenario:
 @dataclass
 class Load:
     resources: int = 0
-    patients: int = 0
-    observations: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
     stored: int = 0
     seconds: float = 0.0
     rate: float = 0.0
     jobs: int = 0
-    phases: dict[str, float] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     in_database: dict[str, int] = field(default_factory=dict)
 
@@ -135,13 +135,14 @@ class Report:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("--resources", type=int, default=100_000, help="resources to load")
-    p.add_argument("--obs-per-patient", type=int, default=4, help="Observations per Patient")
     p.add_argument("--duration", type=int, default=15, help="seconds of wrk per scenario")
     p.add_argument("--warmup", type=int, default=3, help="seconds of read before measuring")
     p.add_argument("--connections", type=int, default=32, help="wrk connections")
     p.add_argument("--threads", type=int, default=2, help="wrk threads")
     p.add_argument("--workers", type=int, default=1, help="uvicorn workers of each server")
-    p.add_argument("--load-jobs", type=int, default=2, help="`tobiume import` run in parallel")
+    p.add_argument(
+        "--load-jobs", type=int, default=None, help="import worker processes (default: CPUs)"
+    )
     p.add_argument(
         "--scenarios", default=",".join(SCENARIOS), help=f"subset of {','.join(SCENARIOS)}"
     )
@@ -281,54 +282,42 @@ class Bench:
             [self.bin / "tobiume", "migrate"], env=self.env, timeout=300, what="tobiume migrate"
         )
 
-    def generate(self) -> tuple[list[Path], list[Path]]:
+    def generate(self) -> Path:
         a = self.args
-        jobs = max(1, a.load_jobs)
         data = self.work / "data"
-        data.mkdir()
-        patient_files = [data / f"patients-{j}.ndjson" for j in range(jobs)]
-        obs_files = [data / f"observations-{j}.ndjson" for j in range(jobs)]
         load = self.report.load
-        with contextlib.ExitStack() as stack:
-            pat_out: list[IO[bytes]] = [stack.enter_context(p.open("wb")) for p in patient_files]
-            obs_out: list[IO[bytes]] = [stack.enter_context(p.open("wb")) for p in obs_files]
-            keys = stack.enter_context(self.patients_file.open("w", encoding="utf-8"))
-            for index, (key, patient, observations) in enumerate(
-                jpcore.dataset(a.resources, a.obs_per_patient, a.seed)
-            ):
-                part = index % jobs
-                pat_out[part].write(orjson.dumps(patient) + b"\n")
-                for obs in observations:
-                    obs_out[part].write(orjson.dumps(obs) + b"\n")
-                keys.write(f"{key.id}\t{key.system}\t{key.value}\n")
-                load.patients += 1
-                load.observations += len(observations)
-        load.resources = load.patients + load.observations
+        with self.patients_file.open("w", encoding="utf-8") as keys:
+
+            def counted() -> Iterator[dict[str, Any]]:
+                for resource in dataset.city(a.resources, a.seed):
+                    if resource["resourceType"] == "Patient":
+                        key = dataset.patient_key(resource)
+                        keys.write(f"{key.id}\t{key.system}\t{key.value}\n")
+                    yield resource
+
+            load.by_type = output.write_ndjson(counted(), data)
+        load.resources = sum(load.by_type.values())
         templates = {
-            "create": jpcore.create_template(a.seed),
-            "update": jpcore.update_template(a.seed),
-            "transaction": jpcore.transaction_template(a.seed),
+            "create": dataset.create_template(a.seed),
+            "update": dataset.update_template(a.seed),
+            "transaction": dataset.transaction_template(a.seed),
         }
         for name, body in templates.items():
             (self.work / f"{name}.json").write_bytes(orjson.dumps(body))
         self.log(
-            f"generated {load.patients:,} Patients and {load.observations:,} Observations"
-            f" in {jobs * 2} NDJSON files"
+            f"generated {load.resources:,} resources of the synthetic city"
+            f" ({load.by_type.get('Patient', 0):,} citizens) in {len(load.by_type)} NDJSON files"
         )
-        return patient_files, obs_files
+        return data
 
-    def load(self, patient_files: list[Path], obs_files: list[Path]) -> None:
+    def load(self, data: Path) -> None:
         load = self.report.load
-        load.jobs = len(patient_files)
+        load.jobs = self.args.load_jobs or os.cpu_count() or 1
         # A slow import must still end: allow 20 resources/s at the very least.
-        budget = max(600.0, load.resources / 20)
-        deadline = time.monotonic() + budget
+        deadline = time.monotonic() + max(600.0, load.resources / 20)
         started = time.monotonic()
-        for phase, files in (("patients", patient_files), ("observations", obs_files)):
-            t0 = time.monotonic()
-            self.log(f"import {phase}: {len(files)} x `tobiume import` in parallel")
-            self._import(files, deadline)
-            load.phases[phase] = round(time.monotonic() - t0, 2)
+        self.log("import: `tobiume import` of the city's NDJSON files")
+        self._import([data], deadline)
         load.seconds = time.monotonic() - started
         load.rate = load.stored / load.seconds if load.seconds else 0.0
         self.log(
@@ -355,8 +344,9 @@ class Bench:
             for path in files:
                 out = self.results / f"import-{path.stem}.log"
                 with out.open("w") as handle:
+                    jobs = ["--jobs", str(self.args.load_jobs)] if self.args.load_jobs else []
                     proc = subprocess.Popen(
-                        [str(self.bin / "tobiume"), "import", str(path), "--quiet"],
+                        [str(self.bin / "tobiume"), "import", str(path), "--quiet", *jobs],
                         env=self.env,
                         stdout=handle,
                         stderr=subprocess.STDOUT,
@@ -722,7 +712,7 @@ class Bench:
         if load.seconds:
             print(
                 f"{'load (tobiume import)':<28}{load.rate:>9,.0f} resources/s "
-                f"({load.stored:,} in {load.seconds:.1f} s, {load.jobs} jobs"
+                f"({load.stored:,} in {load.seconds:.1f} s, {load.jobs} worker processes"
                 + (f", {len(load.failures)} FAILURES" if load.failures else "")
                 + ")"
             )
@@ -760,8 +750,7 @@ class Bench:
     def run(self) -> None:
         self.preflight()
         self.prepare_database()
-        patient_files, obs_files = self.generate()
-        self.load(patient_files, obs_files)
+        self.load(self.generate())
         if not self.args.no_ceiling:
             self.ceiling()
         self.measure()
