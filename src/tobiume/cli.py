@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     load = commands.add_parser("import", help="load Bundles and NDJSON files (also .bz2, .gz)")
     load.add_argument("paths", nargs="+", type=Path)
     load.add_argument("--quiet", action="store_true", help="no progress bar")
-    load.add_argument("--jobs", type=int, default=None, help="validating processes (default: CPUs)")
+    load.add_argument(
+        "--jobs", type=int, default=None, help="validating processes (default: CPUs, at most 8)"
+    )
     _demo_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -55,7 +57,9 @@ def _demo_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     load.add_argument("--citizens", type=int, default=200)
     load.add_argument("--seed", type=int, default=1)
     load.add_argument("--if-empty", action="store_true", help="do nothing if anything is stored")
-    load.add_argument("--jobs", type=int, default=None, help="validating processes (default: CPUs)")
+    load.add_argument(
+        "--jobs", type=int, default=None, help="validating processes (default: CPUs, at most 8)"
+    )
     for action in (generate, load):
         action.add_argument(
             "--as-of", type=date.fromisoformat, default=AS_OF, help=f"the city's today ({AS_OF})"

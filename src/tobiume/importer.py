@@ -53,6 +53,9 @@ from tobiume.storage.migrate import upgrade
 
 BATCH = 500
 """NDJSON lines per batch: one transaction, one insert statement."""
+DEFAULT_JOBS = 8
+"""Worker processes when not told: one per CPU, up to this many (each holds its own ~100 MB of
+models, and past a few the one process that writes is the bottleneck)."""
 LOAD_ORDER = (
     "Organization",
     "Location",
@@ -119,7 +122,7 @@ class Loader:
     def __init__(self, database: Database, settings: Settings, jobs: int | None) -> None:
         self.database = database
         self.settings = settings
-        self.jobs = max(1, jobs if jobs is not None else os.cpu_count() or 1)
+        self.jobs = max(1, jobs if jobs is not None else min(DEFAULT_JOBS, os.cpu_count() or 1))
         self.limits = JsonLimits(
             settings.max_body_bytes, settings.max_json_depth, settings.max_string_length
         )
