@@ -7,5 +7,6 @@ the directory of the seven wards (hospitals with their 地域連携室 windows, 
 checkup records, shaped as JP Core asks. `output` writes NDJSON or transaction Bundles; `tobiume
 demo load` puts a small city into the configured database. docs/data.md describes the result.
 
-The package imports nothing of the server but `fhir` constants: it is data, not behaviour.
+The package imports nothing else of the server: it is data, not behaviour, and the server
+imports it only to load it (`importer.import_city`).
 """

@@ -123,7 +123,11 @@ def _coverage(
                 if citizen.age >= 65
                 else "介護保険（第2号被保険者）",
             },
-            {"type": concept(cs.CARE_LEVEL, level, display), "value": level, "name": display},
+            {
+                "type": concept(cs.COVERAGE_CLASS_LOCAL, "care-level", "要介護状態区分"),
+                "value": level,
+                "name": display,
+            },
         ],
     }
 
@@ -143,12 +147,12 @@ def _assessments(
         (
             "adl-independence",
             "障害高齢者の日常生活自立度",
-            concept(cs.CARE_ASSESSMENT + "-adl", adl, adl),
+            concept(cs.ADL_SCALE, adl, adl),
         ),
         (
             "dementia-independence",
             "認知症高齢者の日常生活自立度",
-            concept(cs.CARE_ASSESSMENT + "-dementia", dementia, dementia),
+            concept(cs.DEMENTIA_SCALE, dementia, dementia),
         ),
     ]
     return [

@@ -1,11 +1,11 @@
 """The clinical vocabulary of the synthetic city: diseases, drugs, laboratory and checkup items,
 allergies and the codes of 介護保険.
 
-ICD-10 codes and their Japanese names are the published ones. JLAC10 codes of the 特定健診 items
-are those of the MHLW 特定健診 data standard; the others are shaped as JLAC10 (17 characters:
-analyte 5, identification 4, material 3, method 3, result 2). YJ codes are YJ-shaped (12
-characters) and illustrative: they are not checked against the 薬価基準 master, and no real
-prescription should ever be read from this data.
+ICD-10 codes are the WHO's, named with the usual Japanese disease names. JLAC10 codes of
+the 特定健診 items are those of the MHLW 特定健診 data standard; the others are shaped as
+JLAC10 (17 characters: analyte 5, identification 4, material 3, method 3, result 2). YJ codes
+are YJ-shaped (12 characters) and illustrative: they are not checked against the 薬価基準
+master, and no real prescription should ever be read from this data.
 """
 
 from __future__ import annotations

@@ -141,12 +141,6 @@ class Medical:
             "serviceProvider": facility.ref(),
             **extra,
         }
-        body["identifier"] = [
-            {
-                "system": f"{cs.PATIENT_NUMBER_OID}{facility.code}",
-                "value": self.c.number_at(facility),
-            }
-        ]
         self.out.append(body)
         return res_id
 

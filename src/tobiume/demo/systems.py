@@ -2,9 +2,10 @@
 
 JP Core (https://jpfhir.jp/fhir/core/) fixes the Japanese ones: the kanji/kana name
 representation, per-facility patient-number OIDs, the 10-digit 医療機関コード, JLAC10 laboratory
-codes, HOT9 and YJ drug codes. Concepts that have no published FHIR code system (要介護度,
+codes, YJ drug codes. Concepts that have no published FHIR code system (要介護度,
 care-team roles, 介護サービス種類, care assessments) use this server's own CodeSystems under
-`TOBIUME_CS`, which the server publishes (see docs/data.md).
+`TOBIUME_CS`, listed in docs/data.md (the server is to publish the ones access and the
+admission workflow use, data-class and care-team-role, as CodeSystem resources).
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ CARE_INSURED_NO = TOBIUME_ID + "care-insured-no"
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
 JLAC10 = "urn:oid:1.2.392.200119.4.504"
 YJ = "urn:oid:1.2.392.100495.20.1.73"
-HOT9 = "urn:oid:1.2.392.200119.4.403.1"
 UCUM = "http://unitsofmeasure.org"
 LOINC = "http://loinc.org"
 
@@ -52,12 +52,9 @@ ADMIT_SOURCE = "http://terminology.hl7.org/CodeSystem/admit-source"
 DISCHARGE_DISPOSITION = "http://terminology.hl7.org/CodeSystem/discharge-disposition"
 ORGANIZATION_TYPE = "http://terminology.hl7.org/CodeSystem/organization-type"
 CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
-CONSENT_ACTION = "http://terminology.hl7.org/CodeSystem/consentaction"
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 COVERAGE_CLASS = "http://terminology.hl7.org/CodeSystem/coverage-class"
 DIAGNOSTIC_SERVICE = "http://terminology.hl7.org/CodeSystem/v2-0074"
-SERVICE_CATEGORY = "http://terminology.hl7.org/CodeSystem/service-category"
-CONTACT_ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/contactentity-type"
 LOCATION_PHYSICAL_TYPE = "http://terminology.hl7.org/CodeSystem/location-physical-type"
 
 CARE_LEVEL = TOBIUME_CS + "care-level"
@@ -66,10 +63,16 @@ CARE_TEAM_ROLE = TOBIUME_CS + "care-team-role"
 CARE_SERVICE_TYPE = TOBIUME_CS + "care-service-type"
 """介護サービス種類 (the 介護給付費 service-type codes: 11 訪問介護, 13 訪問看護, ...)."""
 CARE_ASSESSMENT = TOBIUME_CS + "care-assessment"
+"""What a care assessment observes: care-level, adl-independence, dementia-independence."""
+ADL_SCALE = TOBIUME_CS + "adl-independence"
+"""障害高齢者の日常生活自立度 (J1 ... C2)."""
+DEMENTIA_SCALE = TOBIUME_CS + "dementia-independence"
+"""認知症高齢者の日常生活自立度 (自立, I ... M)."""
+COVERAGE_CLASS_LOCAL = TOBIUME_CS + "coverage-class"
+"""Coverage.class types of 介護保険: care-level (value: the 要介護状態区分 code)."""
 RECORD_CATEGORY = TOBIUME_CS + "record-category"
 """What kind of record a resource is in the network: 特定健診, 介護保険, care plan, ..."""
 FACILITY_KIND = TOBIUME_CS + "facility-kind"
-CONTACT_METHOD = TOBIUME_CS + "contact-method"
 COVERAGE_TYPE = TOBIUME_CS + "coverage-type"
 SERVICE_TYPE = TOBIUME_CS + "healthcare-service-type"
 PROFESSION = TOBIUME_CS + "profession"
