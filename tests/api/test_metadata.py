@@ -40,15 +40,26 @@ async def test_capability_statement_lists_every_type(client: httpx.AsyncClient) 
     assert {i["code"] for i in rest["interaction"]} == {"transaction", "batch", "history-system"}
 
 
+SAMPLE_VALUES = {
+    "string": "x",
+    "token": "x",
+    "reference": "x",
+    "date": "ge2024",
+    "number": "1",
+    "quantity": "1",
+    "uri": "http://example.org/x",
+}
+"""A valid value of each type the statement may advertise (a type missing here fails)."""
+
+
 async def test_searchparams_in_statement_are_searchable(client: httpx.AsyncClient) -> None:
     statement = (await client.get("metadata")).json()
     for res in statement["rest"][0]["resource"]:
         if res["type"] not in ("Patient", "Observation", "Encounter"):
             continue
         for param in res["searchParam"]:
-            response = await client.get(
-                res["type"], params={param["name"]: "x"} if param["type"] == "token" else {}
-            )
+            value = SAMPLE_VALUES[param["type"]]
+            response = await client.get(res["type"], params={param["name"]: value})
             assert response.status_code == 200, (res["type"], param["name"], response.text)
 
 

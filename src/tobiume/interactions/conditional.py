@@ -53,6 +53,7 @@ async def matching_ids(
         default_count=2,
         max_count=2,
         strict=True,
+        base_url=ctx.base_url,
     )
     if not query.criteria:
         raise BadRequest("Conditional criteria must name at least one search parameter")

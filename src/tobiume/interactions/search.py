@@ -28,6 +28,7 @@ async def search(
         default_count=ctx.settings.default_count,
         max_count=ctx.settings.max_count,
         strict=strict,
+        base_url=ctx.base_url,
     )
     visible = ctx.access.visible()
     rows = (await ctx.conn.execute(page_statement(parsed, visible))).all()

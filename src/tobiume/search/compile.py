@@ -1,15 +1,16 @@
 """Compiling a parsed search into one SQL statement with the access predicate inside it
 (DESIGN.md, "Access: three gates, one predicate"): paging and counts only ever see what the
 requester may see. `_id` and `_lastUpdated` are columns of `resource`
-(https://hl7.org/fhir/R4/search.html#all); every other parameter is an EXISTS over its type's
-index table, compiled by the module for that type in `search.params`.
+(https://hl7.org/fhir/R4/search.html#all); every other parameter is `pk IN` a subquery of its
+type's index table, compiled by the module for that type in `search.params`; `:missing` is the
+same on any type (https://hl7.org/fhir/R4/search.html#modifiers) and is compiled here.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, Table, and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from tobiume.errors import BadRequest
@@ -45,7 +46,10 @@ def where_clauses(query: SearchQuery, visible: ColumnElement[bool]) -> list[Colu
                 raise BadRequest(
                     f"Search by {criterion.name} ({criterion.param.type}) is not supported yet"
                 )
-            clauses.append(compiler.clause(query.res_type, criterion))
+            if criterion.modifier == "missing":
+                clauses.append(_missing_clause(compiler.table, query.res_type, criterion))
+            else:
+                clauses.append(compiler.clause(query.res_type, criterion))
     return clauses
 
 
@@ -61,6 +65,17 @@ def page_statement(query: SearchQuery, visible: ColumnElement[bool]) -> Select[i
 
 def count_statement(query: SearchQuery, visible: ColumnElement[bool]) -> Select[int]:
     return select(func.count()).select_from(resource).where(*where_clauses(query, visible))
+
+
+def _missing_clause(table: Table, res_type: str, criterion: Criterion) -> ColumnElement[bool]:
+    """`:missing=true`: no index row of the parameter; `false`: at least one
+    (https://hl7.org/fhir/R4/search.html#modifiers)."""
+    if criterion.values not in (("true",), ("false",)):
+        raise BadRequest(f"{criterion.name}:missing takes true or false")
+    present = resource.c.pk.in_(
+        select(table.c.res_pk).where(table.c.res_type == res_type, table.c.param == criterion.name)
+    )
+    return ~present if criterion.values == ("true",) else present
 
 
 def _id_clause(criterion: Criterion) -> ColumnElement[bool]:

@@ -40,6 +40,8 @@ class Criterion:
     name: str
     modifier: str | None
     values: tuple[str, ...]
+    base_url: str | None = None
+    """This server's FHIR base: a reference to an absolute URL under it is a local one."""
 
 
 @dataclass(slots=True)
@@ -79,6 +81,7 @@ def parse_query(
     default_count: int,
     max_count: int,
     strict: bool = False,
+    base_url: str | None = None,
 ) -> SearchQuery:
     """Turn query pairs into criteria for `res_type`; unknown parameters per `strict`."""
     query = SearchQuery(res_type=res_type, count=default_count)
@@ -96,7 +99,8 @@ def parse_query(
                 raise BadRequest(f"Unknown search parameter {key!r} for {res_type}")
             query.ignored.append(key)
             continue
-        query.criteria.append(Criterion(definition, name, modifier or None, split_values(raw)))
+        values = split_values(raw)
+        query.criteria.append(Criterion(definition, name, modifier or None, values, base_url))
     return query
 
 

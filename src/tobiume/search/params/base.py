@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlalchemy import and_, not_, or_
+from sqlalchemy import Table, and_, not_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from tobiume.errors import BadRequest
@@ -16,6 +16,9 @@ PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 
 class ParamCompiler(Protocol):
     """Compiles one criterion of its type into a predicate over the `resource` table."""
+
+    table: Table
+    """The index table of the type (`:missing` asks whether a resource has rows in it)."""
 
     def clause(self, res_type: str, criterion: Criterion) -> ColumnElement[bool]: ...
 

@@ -17,22 +17,28 @@ from tobiume.storage.tables import idx_token, resource
 
 
 class TokenCompiler:
+    table = idx_token
+
     def clause(self, res_type: str, criterion: Criterion) -> ColumnElement[bool]:
-        if criterion.modifier is not None:
+        """`:not` matches the resources that have no such token, those without the parameter
+        at all included (https://hl7.org/fhir/R4/search.html#token)."""
+        if criterion.modifier not in (None, "not"):
             raise BadRequest(
                 f"The modifier :{criterion.modifier} is not supported on {criterion.name}"
             )
-        alternatives = [_value_clause(value) for value in criterion.values]
-        return resource.c.pk.in_(
+        alternatives = [token_clause(value) for value in criterion.values]
+        matching = resource.c.pk.in_(
             select(idx_token.c.res_pk).where(
                 idx_token.c.res_type == res_type,
                 idx_token.c.param == criterion.name,
                 or_(*alternatives),
             )
         )
+        return ~matching if criterion.modifier == "not" else matching
 
 
-def _value_clause(value: str) -> ColumnElement[bool]:
+def token_clause(value: str) -> ColumnElement[bool]:
+    """One `[system]|[code]` value against `idx_token` rows."""
     system, bar, code = value.partition("|")
     if not bar:
         return idx_token.c.code == value

@@ -1,0 +1,49 @@
+"""Date search (https://hl7.org/fhir/R4/search.html#date): a value is a date, dateTime or instant
+of any precision with an optional prefix. Both the searched value and every stored one are
+ranges (`indexing.dates`: `2024` is the whole year), compared by `base.range_clause`. `ap`
+widens the searched range by a tenth of its distance from now, as the specification suggests.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from tobiume.errors import BadRequest
+from tobiume.indexing.dates import parse_range
+from tobiume.search.params.base import range_clause, split_prefix
+from tobiume.search.query import Criterion
+from tobiume.storage.tables import idx_date, resource
+
+
+class DateCompiler:
+    table = idx_date
+
+    def clause(self, res_type: str, criterion: Criterion) -> ColumnElement[bool]:
+        if criterion.modifier is not None:
+            raise BadRequest(
+                f"The modifier :{criterion.modifier} is not supported on {criterion.name}"
+            )
+        alternatives = [_value_clause(criterion.name, value) for value in criterion.values]
+        return resource.c.pk.in_(
+            select(idx_date.c.res_pk).where(
+                idx_date.c.res_type == res_type,
+                idx_date.c.param == criterion.name,
+                or_(*alternatives),
+            )
+        )
+
+
+def _value_clause(name: str, value: str) -> ColumnElement[bool]:
+    prefix, text = split_prefix(value)
+    try:
+        low, high = parse_range(text)
+    except ValueError as exc:
+        raise BadRequest(f"{name}: {text!r} is not a date, dateTime or instant") from exc
+    if prefix == "ap":
+        now = int(time.time() * 1_000_000)
+        slack = abs(now - (low + high) // 2) // 10
+        return and_(idx_date.c.low <= high + slack, idx_date.c.high >= low - slack)
+    return range_clause(prefix, low, high, idx_date.c.low, idx_date.c.high)

@@ -1,0 +1,87 @@
+"""Reference search (https://hl7.org/fhir/R4/search.html#reference).
+
+A value is an id (`subject=123`: that id, whatever the type), `Type/id`, or an absolute URL: one
+under this server's base is `Type/id` here, any other matches the stored URL alone. `:Type`
+(`subject:Patient=123`) names the target type of a bare id; `:identifier` searches the
+Reference's logical identifier (`system|value`), indexed as a token of `{name}:identifier`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from tobiume.errors import BadRequest
+from tobiume.fhir.resource_types import RESOURCE_TYPES, reference_target
+from tobiume.search.params.token import token_clause
+from tobiume.search.query import Criterion
+from tobiume.storage.tables import idx_reference, idx_token, resource
+
+
+class ReferenceCompiler:
+    table = idx_reference
+
+    def clause(self, res_type: str, criterion: Criterion) -> ColumnElement[bool]:
+        modifier = criterion.modifier
+        if modifier == "identifier":
+            return resource.c.pk.in_(
+                select(idx_token.c.res_pk).where(
+                    idx_token.c.res_type == res_type,
+                    idx_token.c.param == f"{criterion.name}:identifier",
+                    or_(*(token_clause(value) for value in criterion.values)),
+                )
+            )
+        if modifier is not None and modifier not in RESOURCE_TYPES:
+            raise BadRequest(f"The modifier :{modifier} is not supported on {criterion.name}")
+        targets = criterion.param.target if criterion.param is not None else ()
+        if modifier is not None and targets and modifier not in targets:
+            raise BadRequest(f"{criterion.name} never refers to a {modifier}")
+        alternatives = [
+            _value_clause(value, modifier, criterion.base_url) for value in criterion.values
+        ]
+        return resource.c.pk.in_(
+            select(idx_reference.c.res_pk).where(
+                idx_reference.c.res_type == res_type,
+                idx_reference.c.param == criterion.name,
+                or_(*alternatives),
+            )
+        )
+
+
+def _value_clause(value: str, type_: str | None, base_url: str | None) -> ColumnElement[bool]:
+    if not value:
+        raise BadRequest("A reference search value must not be empty")
+    local = value
+    if base_url and value.startswith(base_url.rstrip("/") + "/"):
+        local = value[len(base_url.rstrip("/")) + 1 :]
+    target = reference_target(local)
+    if target is not None and target.absolute:
+        return idx_reference.c.url == value  # another server's resource: only its URL matches
+    if target is not None:
+        if type_ is not None and type_ != target.res_type:
+            raise BadRequest(f"{value!r} is not a {type_}")
+        return and_(
+            idx_reference.c.target_type == target.res_type,
+            idx_reference.c.target_id == target.res_id,
+            _local(base_url),
+        )
+    if "/" in value or ":" in value:
+        return idx_reference.c.url == value  # urn:uuid:..., a canonical
+    if type_ is not None:
+        return and_(
+            idx_reference.c.target_type == type_,
+            idx_reference.c.target_id == value,
+            _local(base_url),
+        )
+    return and_(idx_reference.c.target_id == value, _local(base_url))
+
+
+def _local(base_url: str | None) -> ColumnElement[bool]:
+    """A reference to this server: relative when it was written (no URL stored), or absolute
+    under this server's base."""
+    if not base_url:
+        return idx_reference.c.url.is_(None)
+    under = base_url.rstrip("/") + "/"
+    return or_(
+        idx_reference.c.url.is_(None), idx_reference.c.url.startswith(under, autoescape=True)
+    )

@@ -1,0 +1,47 @@
+"""String search (https://hl7.org/fhir/R4/search.html#string), with JP Core's folding.
+
+By default a value matches a stored string that starts with it after both are folded
+(`indexing.normalize.fold`: NFKC, case, dakuten and handakuten, katakana to hiragana, spaces
+and punctuation), so `name=ヤマダ`, `name=やまだ` and `name=ﾔﾏﾀﾞ` find 山田's kana name and
+`name=たはた` finds たばた. `:contains` matches the folded value anywhere, `:exact` compares the
+string as written, without folding (case, width and kana kind all count).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from tobiume.errors import BadRequest
+from tobiume.indexing.kinds.string import MAX_NORM_LENGTH
+from tobiume.indexing.normalize import fold
+from tobiume.search.query import Criterion
+from tobiume.storage.tables import idx_string, resource
+
+
+class StringCompiler:
+    table = idx_string
+
+    def clause(self, res_type: str, criterion: Criterion) -> ColumnElement[bool]:
+        modifier = criterion.modifier
+        if modifier not in (None, "exact", "contains"):
+            raise BadRequest(f"The modifier :{modifier} is not supported on {criterion.name}")
+        alternatives = [_value_clause(value, modifier) for value in criterion.values]
+        return resource.c.pk.in_(
+            select(idx_string.c.res_pk).where(
+                idx_string.c.res_type == res_type,
+                idx_string.c.param == criterion.name,
+                or_(*alternatives),
+            )
+        )
+
+
+def _value_clause(value: str, modifier: str | None) -> ColumnElement[bool]:
+    if modifier == "exact":
+        return idx_string.c.value_exact == value
+    folded = fold(value)[:MAX_NORM_LENGTH]
+    if not folded:
+        raise BadRequest(f"The search value {value!r} has nothing left to match once folded")
+    if modifier == "contains":
+        return idx_string.c.value_norm.contains(folded, autoescape=True)
+    return idx_string.c.value_norm.startswith(folded, autoescape=True)

@@ -1,0 +1,197 @@
+"""Search by every parameter type (https://hl7.org/fhir/R4/search.html#ptypes): string with JP
+Core's folding and `:exact` / `:contains`, reference in all its forms and `:Type` /
+`:identifier`, date with prefixes and partial dates, number and quantity with implicit
+precision and units, uri with `:above` / `:below`, `:missing` on any type and token `:not`.
+Each expectation is written out from the resources the test creates. On SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import BASE
+from tests.helpers import FHIR_JSON, observation, patient
+
+UCUM = "http://unitsofmeasure.org"
+
+
+async def _ids(client: httpx.AsyncClient, res_type: str, query: str) -> set[str]:
+    response = await client.get(f"{res_type}?{query}")
+    assert response.status_code == 200, response.text
+    return {
+        e["resource"]["id"]
+        for e in response.json().get("entry", [])
+        if e["search"]["mode"] == "match"
+    }
+
+
+async def _put(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    response = await client.put(
+        f"{body['resourceType']}/{body['id']}", json=body, headers=FHIR_JSON
+    )
+    assert response.is_success, response.text
+
+
+@pytest.fixture
+async def people(client: httpx.AsyncClient) -> None:
+    await _put(
+        client,
+        {
+            **patient(mrn="N1", family="山田", kana="ヤマダ", given="太郎", given_kana="タロウ"),
+            "id": "yamada",
+        },
+    )
+    await _put(
+        client,
+        {
+            **patient(mrn="N2", family="田畑", kana="タハタ", given="花子", given_kana="ハナコ"),
+            "id": "tahata",
+        },
+    )
+    await _put(
+        client,
+        {
+            **patient(mrn="N3", family="田端", kana="タバタ", given="次郎", given_kana="ジロウ"),
+            "id": "tabata",
+            "gender": "female",
+        },
+    )
+    nobirth = {**patient(mrn="N4", family="Smith", kana="スミス"), "id": "smith"}
+    del nobirth["birthDate"]
+    nobirth["gender"] = "unknown"
+    await _put(client, nobirth)
+
+
+async def test_string_search_folds_as_jp_core_asks(client: httpx.AsyncClient, people: None) -> None:
+    assert await _ids(client, "Patient", "name=やまだ") == {"yamada"}
+    assert await _ids(client, "Patient", "name=ﾔﾏﾀﾞ") == {"yamada"}
+    assert await _ids(client, "Patient", "name=ヤマ") == {"yamada"}
+    assert await _ids(client, "Patient", "name=山") == {"yamada"}
+    assert await _ids(client, "Patient", "family=たはた") == {"tahata", "tabata"}
+    assert await _ids(client, "Patient", "family=SMI") == {"smith"}
+    assert await _ids(client, "Patient", "family:exact=タバタ") == {"tabata"}
+    assert await _ids(client, "Patient", "family:exact=たばた") == set()
+    assert await _ids(client, "Patient", "family:exact=smith") == set()
+    assert await _ids(client, "Patient", "name:contains=ナコ") == {"tahata"}
+    assert await _ids(client, "Patient", "name:contains=100%25") == set()  # % is no wildcard
+    assert await _ids(client, "Patient", "name=やまだ,たはた") == {"yamada", "tahata", "tabata"}
+    assert await _ids(client, "Patient", "name=やまだ&name=たろう") == {"yamada"}
+    assert (await client.get("Patient?name:below=x")).status_code == 400
+    assert (await client.get("Patient?name=・")).status_code == 400
+
+
+async def test_token_not_and_missing(client: httpx.AsyncClient, people: None) -> None:
+    assert await _ids(client, "Patient", "gender:not=male") == {"tabata", "smith"}
+    assert await _ids(client, "Patient", "birthdate:missing=true") == {"smith"}
+    assert await _ids(client, "Patient", "birthdate:missing=false") == {
+        "yamada",
+        "tahata",
+        "tabata",
+    }
+    assert await _ids(client, "Patient", "identifier:missing=true") == set()
+    assert (await client.get("Patient?birthdate:missing=maybe")).status_code == 400
+
+
+async def test_reference_forms(client: httpx.AsyncClient) -> None:
+    await _put(client, {**patient(mrn="R1"), "id": "p1"})
+    await _put(client, {**patient(mrn="R2"), "id": "p2"})
+    await _put(client, {**observation("Patient/p1"), "id": "o1"})
+    await _put(client, {**observation(f"{BASE}/Patient/p2"), "id": "o2"})
+    await _put(client, {**observation("http://elsewhere.example/fhir/Patient/p1"), "id": "o3"})
+    logical = observation("Patient/p1")
+    logical["subject"] = {
+        "identifier": {"system": "urn:oid:1.2.392.100495.20.3.51.11234567890", "value": "R9"}
+    }
+    await _put(client, {**logical, "id": "o4"})
+    assert await _ids(client, "Observation", "subject=Patient/p1") == {"o1"}
+    assert await _ids(client, "Observation", "subject=p1") == {"o1"}
+    assert await _ids(client, "Observation", "subject:Patient=p1") == {"o1"}
+    assert await _ids(client, "Observation", "patient=p1") == {"o1"}
+    assert await _ids(client, "Observation", "patient=Patient/p2") == {"o2"}
+    assert await _ids(client, "Observation", f"subject={BASE}/Patient/p1") == {"o1"}
+    assert await _ids(
+        client, "Observation", "subject=http://elsewhere.example/fhir/Patient/p1"
+    ) == {"o3"}
+    assert await _ids(client, "Observation", "subject=Patient/p1,Patient/p2") == {"o1", "o2"}
+    assert await _ids(client, "Observation", "subject=Patient/nobody") == set()
+    assert await _ids(
+        client, "Observation", "subject:identifier=urn:oid:1.2.392.100495.20.3.51.11234567890|R9"
+    ) == {"o4"}
+    assert (await client.get("Observation?subject:Medication=p1")).status_code == 400
+    assert (await client.get("Observation?subject:Group=Patient/p1")).status_code == 400
+
+
+async def test_date_prefixes_and_precision(client: httpx.AsyncClient) -> None:
+    await _put(client, {**patient(mrn="D1"), "id": "d"})
+    early = {
+        **observation("Patient/d"),
+        "id": "early",
+        "effectiveDateTime": "2024-03-15T09:00:00+09:00",
+    }
+    late = {**observation("Patient/d"), "id": "late", "effectiveDateTime": "2025-06-01"}
+    await _put(client, early)
+    await _put(client, late)
+    assert await _ids(client, "Observation", "date=2024") == {"early"}
+    assert await _ids(client, "Observation", "date=2024-03-15") == {"early"}
+    assert await _ids(client, "Observation", "date=2024-03-15T00:00:00Z") == {"early"}
+    assert await _ids(client, "Observation", "date=ge2025-01-01") == {"late"}
+    assert await _ids(client, "Observation", "date=lt2025") == {"early"}
+    assert await _ids(client, "Observation", "date=gt2024-03-15T00:00:00Z") == {"late"}
+    assert await _ids(client, "Observation", "date=ne2024") == {"late"}
+    assert await _ids(client, "Observation", "date=sa2024-12-31") == {"late"}
+    assert await _ids(client, "Observation", "date=eb2025-01") == {"early"}
+    assert await _ids(client, "Observation", "date=ge2024&date=le2024-12") == {"early"}
+    assert await _ids(client, "Observation", "date=ap2025-06-02") == {"late"}
+    assert await _ids(client, "Patient", "birthdate=1940") == {"d"}
+    assert (await client.get("Observation?date=2024-13-01")).status_code == 400
+    assert (await client.get("Observation?date=yesterday")).status_code == 400
+
+
+async def test_quantity_and_number(client: httpx.AsyncClient) -> None:
+    await _put(client, {**patient(mrn="Q1"), "id": "q"})
+    await _put(client, {**observation("Patient/q", value=6.1), "id": "six"})
+    await _put(client, {**observation("Patient/q", value=7.5), "id": "seven"})
+    assert await _ids(client, "Observation", "value-quantity=gt7") == {"seven"}
+    assert await _ids(client, "Observation", "value-quantity=6.1") == {"six"}
+    assert await _ids(client, "Observation", "value-quantity=6") == {"six"}  # [5.5, 6.5)
+    assert await _ids(client, "Observation", "value-quantity=6.0") == set()  # [5.95, 6.05)
+    assert await _ids(client, "Observation", f"value-quantity=6.1|{UCUM}|%25") == {"six"}
+    assert await _ids(client, "Observation", "value-quantity=6.1||%25") == {"six"}
+    assert await _ids(client, "Observation", f"value-quantity=6.1|{UCUM}|mg") == set()
+    assert await _ids(client, "Observation", "value-quantity=ap7") == {"seven"}
+    assert await _ids(client, "Observation", "value-quantity=le7.5") == {"six", "seven"}
+    assert (await client.get("Observation?value-quantity=high")).status_code == 400
+    risk = {
+        "resourceType": "RiskAssessment",
+        "id": "risk",
+        "status": "final",
+        "subject": {"reference": "Patient/q"},
+        "prediction": [{"probabilityDecimal": 0.25}],
+    }
+    await _put(client, risk)
+    assert await _ids(client, "RiskAssessment", "probability=gt0.2") == {"risk"}
+    assert await _ids(client, "RiskAssessment", "probability=0.3") == {"risk"}  # [0.25, 0.35)
+    assert await _ids(client, "RiskAssessment", "probability=0.30") == set()
+    assert await _ids(client, "RiskAssessment", "probability=0.25") == {"risk"}
+
+
+async def test_uri_above_and_below(client: httpx.AsyncClient) -> None:
+    value_set = {
+        "resourceType": "ValueSet",
+        "id": "vs",
+        "url": "http://example.org/fhir/ValueSet/care-level",
+        "status": "active",
+    }
+    await _put(client, value_set)
+    assert await _ids(client, "ValueSet", "url=http://example.org/fhir/ValueSet/care-level") == {
+        "vs"
+    }
+    assert await _ids(client, "ValueSet", "url=http://example.org/fhir") == set()
+    assert await _ids(client, "ValueSet", "url:below=http://example.org/fhir") == {"vs"}
+    assert await _ids(client, "ValueSet", "url:below=http://example.org/fhir/CodeSystem") == set()
+    above = "url:above=http://example.org/fhir/ValueSet/care-level/2"
+    assert await _ids(client, "ValueSet", above) == {"vs"}
+    assert await _ids(client, "ValueSet", "url:above=http://example.org/fhir") == set()
