@@ -195,3 +195,113 @@ async def test_uri_above_and_below(client: httpx.AsyncClient) -> None:
     above = "url:above=http://example.org/fhir/ValueSet/care-level/2"
     assert await _ids(client, "ValueSet", above) == {"vs"}
     assert await _ids(client, "ValueSet", "url:above=http://example.org/fhir") == set()
+
+
+async def test_negated_criteria_stay_within_the_searched_type(
+    client: httpx.AsyncClient, people: None
+) -> None:
+    await _put(client, {**observation("Patient/yamada"), "id": "yamada"})  # same id, other type
+    assert await _ids(client, "Patient", "gender:not=female") == {"yamada", "tahata", "smith"}
+    assert await _ids(client, "Patient", "birthdate:missing=true") == {"smith"}
+    found = (await client.get("Patient?gender:not=female")).json()
+    assert {e["resource"]["resourceType"] for e in found["entry"]} == {"Patient"}
+
+
+@pytest.fixture
+async def records(client: httpx.AsyncClient, people: None) -> None:
+    org = {"resourceType": "Organization", "id": "clinic", "name": "小倉はまゆう内科クリニック"}
+    await _put(client, org)
+    yamada = (await client.get("Patient/yamada")).json()
+    await _put(client, {**yamada, "managingOrganization": {"reference": "Organization/clinic"}})
+    await _put(client, {**observation("Patient/yamada"), "id": "obs-yamada"})
+    await _put(client, {**observation("Patient/tabata", value=8.2), "id": "obs-tabata"})
+    plan = {
+        "resourceType": "CarePlan",
+        "id": "plan-tahata",
+        "status": "active",
+        "intent": "plan",
+        "subject": {"reference": "Patient/tahata"},
+    }
+    await _put(client, plan)
+    await _put(
+        client,
+        {
+            **plan,
+            "id": "plan-smith",
+            "status": "completed",
+            "subject": {"reference": "Patient/smith"},
+        },
+    )
+
+
+async def test_chained_parameters(client: httpx.AsyncClient, records: None) -> None:
+    assert await _ids(client, "Observation", "subject:Patient.name=やまだ") == {"obs-yamada"}
+    assert await _ids(client, "Observation", "patient.name=ﾀﾊﾞﾀ") == {"obs-tabata"}
+    assert await _ids(client, "Observation", "patient.family:exact=タハタ") == set()
+    assert await _ids(client, "Observation", "patient.gender=female") == {"obs-tabata"}
+    nested = "patient.organization.name=はまゆう"
+    assert await _ids(client, "Observation", nested) == set()  # a name matches from its start
+    assert await _ids(client, "Observation", "patient.organization.name=小倉") == {"obs-yamada"}
+    assert (await client.get("Observation?subject.name=やまだ")).status_code == 400
+    assert (await client.get("Observation?patient.nonsense=x")).status_code == 400
+    assert (await client.get("Observation?status.name=x")).status_code == 400
+
+
+async def test_reverse_chaining_with_has(client: httpx.AsyncClient, records: None) -> None:
+    code = "3D046000001920402"
+    assert await _ids(client, "Patient", f"_has:Observation:patient:code={code}") == {
+        "yamada",
+        "tabata",
+    }
+    assert await _ids(client, "Patient", "_has:Observation:patient:value-quantity=gt8") == {
+        "tabata"
+    }
+    assert await _ids(client, "Patient", "_has:CarePlan:subject:status=active") == {"tahata"}
+    both = "_has:CarePlan:subject:status=active&name=たはた"
+    assert await _ids(client, "Patient", both) == {"tahata"}
+    nested = "_has:Observation:patient:patient.name=やまだ"
+    assert await _ids(client, "Patient", nested) == {"yamada"}
+    assert await _ids(client, "Organization", "_has:Patient:organization:name=やまだ") == {"clinic"}
+    assert (await client.get("Patient?_has:Observation:patient=x")).status_code == 400
+    assert (await client.get("Patient?_has:Observation:code:status=final")).status_code == 400
+    assert (await client.get("Patient?_has:Observation:patient:nonsense=x")).status_code == 400
+
+
+async def _entries(client: httpx.AsyncClient, query: str) -> dict[str, set[str]]:
+    response = await client.get(query)
+    assert response.status_code == 200, response.text
+    modes: dict[str, set[str]] = {}
+    for entry in response.json().get("entry", []):
+        resource = entry["resource"]
+        key = f"{resource['resourceType']}/{resource['id']}"
+        modes.setdefault(entry["search"]["mode"], set()).add(key)
+    return modes
+
+
+async def test_include_and_revinclude(client: httpx.AsyncClient, records: None) -> None:
+    found = await _entries(client, "Observation?patient=yamada&_include=Observation:subject")
+    assert found == {"match": {"Observation/obs-yamada"}, "include": {"Patient/yamada"}}
+    typed = await _entries(client, "Observation?_id=obs-yamada&_include=Observation:subject:Group")
+    assert typed == {"match": {"Observation/obs-yamada"}}
+    every = await _entries(client, "Observation?_id=obs-tabata&_include=Observation:*")
+    assert every["include"] == {"Patient/tabata"}
+    rev = await _entries(client, "Patient?_id=yamada,tahata&_revinclude=Observation:subject")
+    assert rev == {
+        "match": {"Patient/yamada", "Patient/tahata"},
+        "include": {"Observation/obs-yamada"},
+    }
+    plans = await _entries(client, "Patient?_id=tahata&_revinclude=CarePlan:subject")
+    assert plans["include"] == {"CarePlan/plan-tahata"}
+    iterate = (
+        "Observation?_id=obs-yamada&_include=Observation:patient"
+        "&_include:iterate=Patient:organization"
+    )
+    chained = await _entries(client, iterate)
+    assert chained["include"] == {"Patient/yamada", "Organization/clinic"}
+    once = "Observation?_id=obs-yamada&_include=Observation:patient&_include=Patient:organization"
+    assert (await client.get(once)).status_code == 400  # Patient:organization needs :iterate
+    await client.delete("Patient/tabata")
+    gone = await _entries(client, "Observation?_id=obs-tabata&_include=Observation:subject")
+    assert gone == {"match": {"Observation/obs-tabata"}}
+    assert (await client.get("Observation?_include=Observation:status")).status_code == 400
+    assert (await client.get("Observation?_include=nonsense")).status_code == 400

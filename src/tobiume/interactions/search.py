@@ -16,6 +16,8 @@ from tobiume.fhir.bundles import Entry, bundle_text
 from tobiume.fhir.outcomes import operation_outcome
 from tobiume.interactions.context import Context, FhirResponse
 from tobiume.search.compile import count_statement, page_statement
+from tobiume.search.include import MAX_INCLUDED, MAX_ROUNDS, Include, Row
+from tobiume.search.include import statement as include_statement
 from tobiume.search.query import parse_query
 
 
@@ -49,6 +51,11 @@ async def search(
         Entry({"fullUrl": f"{ctx.base_url}/{res_type}/{res_id}", "search": {"mode": "match"}}, body)
         for _pk, res_id, body in page
     ]
+    if parsed.includes and page:
+        matches = [(pk, res_type, res_id, body) for pk, res_id, body in page]
+        for _pk, kind, res_id, body in await _included(ctx, parsed.includes, matches):
+            fields = {"fullUrl": f"{ctx.base_url}/{kind}/{res_id}", "search": {"mode": "include"}}
+            entries.append(Entry(fields, body))
     if parsed.ignored:
         outcome = operation_outcome(
             [
@@ -62,6 +69,31 @@ async def search(
         )
         entries.append(Entry({"search": {"mode": "outcome"}}, outcome))
     return FhirResponse(200, bundle_text(envelope, entries))
+
+
+async def _included(ctx: Context, specs: list[Include], matches: list[Row]) -> list[Row]:
+    """What `_include` and `_revinclude` add to the matches, each resource once; `:iterate`
+    specs run again on what the previous round added."""
+    seen = {pk for pk, *_ in matches}
+    added: list[Row] = []
+    current = matches
+    for round_ in range(MAX_ROUNDS):
+        fresh: list[Row] = []
+        for spec in specs:
+            if round_ > 0 and not spec.iterate:
+                continue
+            stmt = include_statement(spec, current, ctx.access.visible(), ctx.base_url)
+            if stmt is None:
+                continue
+            for pk, kind, res_id, body in (await ctx.conn.execute(stmt)).all():
+                if pk not in seen and len(added) + len(fresh) < MAX_INCLUDED:
+                    seen.add(pk)
+                    fresh.append((pk, kind, res_id, body))
+        if not fresh:
+            break
+        added.extend(fresh)
+        current = fresh
+    return added
 
 
 def _url(ctx: Context, res_type: str, query: list[tuple[str, str]]) -> str:

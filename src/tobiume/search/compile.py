@@ -9,16 +9,18 @@ same on any type (https://hl7.org/fhir/R4/search.html#modifiers) and is compiled
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, Table, and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from tobiume.errors import BadRequest
 from tobiume.indexing.dates import parse_range
+from tobiume.search.local import local_reference
 from tobiume.search.params import compilers
 from tobiume.search.params.base import range_clause, split_prefix
-from tobiume.search.query import Criterion, SearchQuery
-from tobiume.storage.tables import resource
+from tobiume.search.query import Criterion, Link, SearchQuery
+from tobiume.storage.tables import idx_reference, resource
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -26,31 +28,102 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def where_clauses(query: SearchQuery, visible: ColumnElement[bool]) -> list[ColumnElement[bool]]:
     """The predicates a resource must satisfy to be a match, access first.
 
-    The type is a predicate on `resource` only when no index criterion carries it: each index
+    The type is a predicate on `resource` only when no criterion carries it: each positive index
     subquery selects rows of `query.res_type` already, and SQLite, offered `res_type = ?` on the
     resource, scans the type through its index instead of looking the few matches up by key.
     """
     clauses: list[ColumnElement[bool]] = [resource.c.deleted.is_(False), visible]
-    table = compilers()
-    if all(c.name in ("_id", "_lastUpdated") for c in query.criteria):
+    if not any(_narrows_to_type(c) for c in query.criteria):
         clauses.insert(0, resource.c.res_type == query.res_type)
-    for criterion in query.criteria:
-        if criterion.name == "_id":
-            clauses.append(_id_clause(criterion))
-        elif criterion.name == "_lastUpdated":
-            clauses.append(_last_updated_clause(criterion))
-        else:
-            assert criterion.param is not None
-            compiler = table.get(criterion.param.type)
-            if compiler is None:
-                raise BadRequest(
-                    f"Search by {criterion.name} ({criterion.param.type}) is not supported yet"
-                )
-            if criterion.modifier == "missing":
-                clauses.append(_missing_clause(compiler.table, query.res_type, criterion))
-            else:
-                clauses.append(compiler.clause(query.res_type, criterion))
+    clauses.extend(_clause(query.res_type, c, visible) for c in query.criteria)
     return clauses
+
+
+def _narrows_to_type(criterion: Criterion) -> bool:
+    """True when the criterion's clause matches resources of its type only."""
+    return criterion.name not in ("_id", "_lastUpdated", "_has") and criterion.modifier not in (
+        "missing",
+        "not",
+    )
+
+
+def _clause(
+    res_type: str, criterion: Criterion, visible: ColumnElement[bool]
+) -> ColumnElement[bool]:
+    if criterion.has is not None:
+        return _has_clause(res_type, criterion, visible)
+    if criterion.chain is not None:
+        return _chain_clause(res_type, criterion, visible)
+    if criterion.name == "_id":
+        return _id_clause(criterion)
+    if criterion.name == "_lastUpdated":
+        return _last_updated_clause(criterion)
+    assert criterion.param is not None
+    compiler = compilers().get(criterion.param.type)
+    if compiler is None:
+        raise BadRequest(
+            f"Search by {criterion.name} ({criterion.param.type}) is not supported yet"
+        )
+    if criterion.modifier == "missing":
+        return _missing_clause(compiler.table, res_type, criterion)
+    return compiler.clause(res_type, criterion)
+
+
+def _matching(link: Link, visible: ColumnElement[bool], column: str) -> Select[Any]:
+    """`column` of the live, visible resources of `link.res_type` that match its criterion: a
+    subquery with its own `resource` (never correlated with the outer one), so the access
+    predicate holds at every link of a chain."""
+    own = resource.c[column]
+    return (
+        select(own)
+        .where(
+            resource.c.res_type == link.res_type,
+            resource.c.deleted.is_(False),
+            visible,
+            _clause(link.res_type, link.criterion, visible),
+        )
+        .correlate(None)
+    )
+
+
+def _chain_clause(
+    res_type: str, criterion: Criterion, visible: ColumnElement[bool]
+) -> ColumnElement[bool]:
+    """`subject:Patient.name=x`: the reference points at a matching Patient
+    (https://hl7.org/fhir/R4/search.html#chaining)."""
+    link = criterion.chain
+    assert link is not None
+    return resource.c.pk.in_(
+        select(idx_reference.c.res_pk).where(
+            idx_reference.c.res_type == res_type,
+            idx_reference.c.param == criterion.name,
+            idx_reference.c.target_type == link.res_type,
+            idx_reference.c.target_id.in_(_matching(link, visible, "res_id")),
+            local_reference(criterion.base_url),
+        )
+    )
+
+
+def _has_clause(
+    res_type: str, criterion: Criterion, visible: ColumnElement[bool]
+) -> ColumnElement[bool]:
+    """`_has:Observation:patient:code=x`: a matching Observation's `patient` points here
+    (https://hl7.org/fhir/R4/search.html#has)."""
+    link = criterion.has
+    assert link is not None
+    assert criterion.param is not None
+    return and_(
+        resource.c.res_type == res_type,
+        resource.c.res_id.in_(
+            select(idx_reference.c.target_id).where(
+                idx_reference.c.res_type == link.res_type,
+                idx_reference.c.param == criterion.param.code,
+                idx_reference.c.target_type == res_type,
+                idx_reference.c.res_pk.in_(_matching(link, visible, "pk")),
+                local_reference(criterion.base_url),
+            )
+        ),
+    )
 
 
 def page_statement(query: SearchQuery, visible: ColumnElement[bool]) -> Select[int, str, str]:

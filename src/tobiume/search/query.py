@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from tobiume.errors import BadRequest
 from tobiume.fhir.searchparams import SearchParam, registry
+from tobiume.search.include import Include, parse_include
 
 RESULT_PARAMETERS = frozenset(
     {
@@ -42,6 +43,23 @@ class Criterion:
     values: tuple[str, ...]
     base_url: str | None = None
     """This server's FHIR base: a reference to an absolute URL under it is a local one."""
+    chain: Link | None = None
+    """`subject:Patient.name=x`: the reference's target must match `chain` (name = subject)."""
+    has: Link | None = None
+    """`_has:Observation:patient:code=x`: some resource of `has.res_type` whose reference
+    `param` points here matches `has.criterion` (name = _has)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """The other end of a chained or reverse-chained parameter."""
+
+    res_type: str
+    criterion: Criterion
+
+
+MAX_CHAIN = 4
+"""Levels of chaining and `_has` nesting a criterion may have."""
 
 
 @dataclass(slots=True)
@@ -54,6 +72,7 @@ class SearchQuery:
     cursor: int | None = None
     total: str | None = None
     ignored: list[str] = field(default_factory=list)
+    includes: list[Include] = field(default_factory=list)
 
 
 def split_values(raw: str) -> tuple[str, ...]:
@@ -85,23 +104,83 @@ def parse_query(
 ) -> SearchQuery:
     """Turn query pairs into criteria for `res_type`; unknown parameters per `strict`."""
     query = SearchQuery(res_type=res_type, count=default_count)
-    params = registry().for_type(res_type)
     for key, raw in pairs:
+        if key.partition(":")[0] in ("_include", "_revinclude"):
+            query.includes.extend(_includes(res_type, key, raw))
+            continue
         if key in RESULT_PARAMETERS:
             _result_parameter(query, key, raw, max_count)
             continue
-        name, _, modifier = key.partition(":")
-        definition = params.get(name)
-        if definition is not None and not definition.expression:
-            definition = None  # e.g. _query, _content: nothing is indexed for them
-        if definition is None and name not in ("_id", "_lastUpdated"):
+        criterion = _criterion(res_type, key, split_values(raw), base_url, 0)
+        if criterion is None:
             if strict:
                 raise BadRequest(f"Unknown search parameter {key!r} for {res_type}")
             query.ignored.append(key)
             continue
-        values = split_values(raw)
-        query.criteria.append(Criterion(definition, name, modifier or None, values, base_url))
+        query.criteria.append(criterion)
     return query
+
+
+def _criterion(
+    res_type: str, key: str, values: tuple[str, ...], base_url: str | None, depth: int
+) -> Criterion | None:
+    """The criterion `key=values` on `res_type`, or None when `key` names no parameter of it.
+
+    Chains (https://hl7.org/fhir/R4/search.html#chaining) and `_has`
+    (https://hl7.org/fhir/R4/search.html#has) nest: a link whose far end names no parameter is
+    a 400, never ignored, since a broken link would match far too much."""
+    if depth > MAX_CHAIN:
+        raise BadRequest(f"Chains and _has nest at most {MAX_CHAIN} levels")
+    if key.startswith("_has:"):
+        return _has(res_type, key, values, base_url, depth)
+    head, dot, rest = key.partition(".")
+    name, _, modifier = head.partition(":")
+    definition = registry().for_type(res_type).get(name)
+    if definition is not None and not definition.expression:
+        definition = None  # e.g. _query, _content: nothing is indexed for them
+    if not dot:
+        if definition is None and name not in ("_id", "_lastUpdated"):
+            return None
+        return Criterion(definition, name, modifier or None, values, base_url)
+    if definition is None or definition.type != "reference":
+        raise BadRequest(f"{name!r} is not a reference parameter of {res_type}: it cannot chain")
+    target = modifier or (definition.target[0] if len(definition.target) == 1 else None)
+    if target is None:
+        raise BadRequest(f"{name} may refer to several types; name one, as {name}:Patient.{rest}")
+    if definition.target and target not in definition.target:
+        raise BadRequest(f"{name} never refers to a {target}")
+    inner = _criterion(target, rest, values, base_url, depth + 1)
+    if inner is None:
+        raise BadRequest(f"Unknown search parameter {rest!r} for {target} in {key!r}")
+    return Criterion(definition, name, None, values, base_url, chain=Link(target, inner))
+
+
+def _has(
+    res_type: str, key: str, values: tuple[str, ...], base_url: str | None, depth: int
+) -> Criterion:
+    parts = key.split(":", 3)
+    if len(parts) < 4 or not all(parts[1:]):
+        raise BadRequest(f"{key!r}: _has takes _has:Type:reference:parameter")
+    _, source, ref_name, rest = parts
+    reference = registry().for_type(source).get(ref_name)
+    if reference is None or reference.type != "reference" or not reference.expression:
+        raise BadRequest(f"{key!r}: {ref_name!r} is not a reference parameter of {source!r}")
+    if reference.target and res_type not in reference.target:
+        raise BadRequest(f"{key!r}: {source}.{ref_name} never refers to a {res_type}")
+    inner = _criterion(source, rest, values, base_url, depth + 1)
+    if inner is None:
+        raise BadRequest(f"Unknown search parameter {rest!r} for {source} in {key!r}")
+    return Criterion(reference, "_has", None, values, base_url, has=Link(source, inner))
+
+
+def _includes(res_type: str, key: str, raw: str) -> list[Include]:
+    specs = [parse_include(key, value) for value in split_values(raw)]
+    for spec in specs:
+        if not spec.iterate and not spec.reverse and spec.source != res_type:
+            raise BadRequest(
+                f"_include={spec.source}:...: a search on {res_type} includes from {res_type}"
+            )
+    return specs
 
 
 def _result_parameter(query: SearchQuery, key: str, raw: str, max_count: int) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from tobiume.errors import BadRequest
 from tobiume.fhir.resource_types import RESOURCE_TYPES, reference_target
+from tobiume.search.local import local_reference
 from tobiume.search.params.token import token_clause
 from tobiume.search.query import Criterion
 from tobiume.storage.tables import idx_reference, idx_token, resource
@@ -63,7 +64,7 @@ def _value_clause(value: str, type_: str | None, base_url: str | None) -> Column
         return and_(
             idx_reference.c.target_type == target.res_type,
             idx_reference.c.target_id == target.res_id,
-            _local(base_url),
+            local_reference(base_url),
         )
     if "/" in value or ":" in value:
         return idx_reference.c.url == value  # urn:uuid:..., a canonical
@@ -71,17 +72,6 @@ def _value_clause(value: str, type_: str | None, base_url: str | None) -> Column
         return and_(
             idx_reference.c.target_type == type_,
             idx_reference.c.target_id == value,
-            _local(base_url),
+            local_reference(base_url),
         )
-    return and_(idx_reference.c.target_id == value, _local(base_url))
-
-
-def _local(base_url: str | None) -> ColumnElement[bool]:
-    """A reference to this server: relative when it was written (no URL stored), or absolute
-    under this server's base."""
-    if not base_url:
-        return idx_reference.c.url.is_(None)
-    under = base_url.rstrip("/") + "/"
-    return or_(
-        idx_reference.c.url.is_(None), idx_reference.c.url.startswith(under, autoescape=True)
-    )
+    return and_(idx_reference.c.target_id == value, local_reference(base_url))

@@ -1,0 +1,21 @@
+"""Which stored references point at this server (https://hl7.org/fhir/R4/references.html):
+those written relative, and absolute ones under this server's base. Shared by reference search,
+chaining, `_has` and the includes."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_
+from sqlalchemy.sql.elements import ColumnElement
+
+from tobiume.storage.tables import idx_reference
+
+
+def local_reference(base_url: str | None) -> ColumnElement[bool]:
+    """A reference to this server: relative when it was written (no URL stored), or absolute
+    under this server's base."""
+    if not base_url:
+        return idx_reference.c.url.is_(None)
+    under = base_url.rstrip("/") + "/"
+    return or_(
+        idx_reference.c.url.is_(None), idx_reference.c.url.startswith(under, autoescape=True)
+    )
