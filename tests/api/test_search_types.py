@@ -305,3 +305,47 @@ async def test_include_and_revinclude(client: httpx.AsyncClient, records: None) 
     assert gone == {"match": {"Observation/obs-tabata"}}
     assert (await client.get("Observation?_include=Observation:status")).status_code == 400
     assert (await client.get("Observation?_include=nonsense")).status_code == 400
+
+
+SUBSETTED = "SUBSETTED"
+
+
+def _tags(resource: dict[str, Any]) -> list[str]:
+    return [tag["code"] for tag in resource.get("meta", {}).get("tag", [])]
+
+
+async def test_summary_and_elements(client: httpx.AsyncClient) -> None:
+    body = {
+        **patient(mrn="S1"),
+        "id": "sum",
+        "text": {
+            "status": "generated",
+            "div": '<div xmlns="http://www.w3.org/1999/xhtml">山田</div>',
+        },
+        "contact": [{"name": {"family": "山田", "given": ["花子"]}}],
+    }
+    await _put(client, body)
+    await _put(client, {**observation("Patient/sum"), "id": "sum-obs"})
+    counted = (await client.get("Patient?_summary=count")).json()
+    assert counted["total"] == 1
+    assert "entry" not in counted
+    summary = (await client.get("Patient?_id=sum&_summary=true")).json()["entry"][0]["resource"]
+    assert {"name", "gender", "birthDate", "identifier"} <= set(summary)
+    assert "contact" not in summary
+    assert "text" not in summary
+    assert SUBSETTED in _tags(summary)
+    data = (await client.get("Patient?_id=sum&_summary=data")).json()["entry"][0]["resource"]
+    assert "contact" in data
+    assert "text" not in data
+    text = (await client.get("Patient?_id=sum&_summary=text")).json()["entry"][0]["resource"]
+    assert set(text) == {"resourceType", "id", "meta", "text"}
+    whole = (await client.get("Patient?_id=sum&_summary=false")).json()["entry"][0]["resource"]
+    assert "contact" in whole
+    assert SUBSETTED not in _tags(whole)
+    named = (await client.get("Patient?_id=sum&_elements=name")).json()["entry"][0]["resource"]
+    assert set(named) == {"resourceType", "id", "meta", "name"}
+    value = (await client.get("Observation?_id=sum-obs&_elements=value")).json()
+    kept = value["entry"][0]["resource"]
+    assert set(kept) == {"resourceType", "id", "meta", "valueQuantity", "status", "code"}
+    assert (await client.get("Patient?_summary=maybe")).status_code == 400
+    assert (await client.get("Patient?_elements=na;me")).status_code == 400

@@ -32,7 +32,10 @@ def _entry_text(entry: Entry) -> str:
 
 
 def bundle_text(envelope: dict[str, Any], entries: Sequence[Entry]) -> str:
-    """The Bundle as JSON text: `envelope` holds type, total, link...; `entries` go last."""
+    """The Bundle as JSON text: `envelope` holds type, total, link...; `entries` go last (none:
+    no `entry` at all, since a JSON array is never empty, https://hl7.org/fhir/R4/json.html)."""
     head = dumps({"resourceType": "Bundle", **envelope})
+    if not entries:
+        return head
     body = ",".join(_entry_text(e) for e in entries)
     return head[:-1] + ',"entry":[' + body + "]}"

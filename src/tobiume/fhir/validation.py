@@ -205,6 +205,21 @@ def _json_issue(path: str, message: str) -> Issue:
 
 
 @cache
+def element_flags(res_type: str) -> dict[str, dict[str, Any]]:
+    """Top-level element (JSON name) -> the R4B model's flags for it (`summary_element_property`,
+    `element_required`: a required primitive, or a required complex element), for a type no R4B
+    model describes those of the base resource."""
+    model = _base_model(res_type) if res_type in R4_ONLY else _model(res_type)
+    flags: dict[str, dict[str, Any]] = {}
+    for name, field in model.model_fields.items():
+        flag = dict(field.json_schema_extra or {})  # type: ignore[arg-type]
+        if field.is_required():  # a required complex element (Observation.code)
+            flag["element_required"] = True
+        flags[field.alias or name] = flag
+    return flags
+
+
+@cache
 def _model(res_type: str) -> type[BaseModel]:
     """The R4B model class of a type, imported on first use (importing all 146 costs seconds)."""
     from fhir.resources.R4B import get_fhir_model_class

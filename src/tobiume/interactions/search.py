@@ -9,16 +9,20 @@ given when it is known for free (a first page that holds everything) or asked fo
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
+
+import orjson
 
 from tobiume.errors import Issue
 from tobiume.fhir.bundles import Entry, bundle_text
 from tobiume.fhir.outcomes import operation_outcome
+from tobiume.fhir.summary import select_elements, summarize
 from tobiume.interactions.context import Context, FhirResponse
 from tobiume.search.compile import count_statement, page_statement
 from tobiume.search.include import MAX_INCLUDED, MAX_ROUNDS, Include, Row
 from tobiume.search.include import statement as include_statement
-from tobiume.search.query import parse_query
+from tobiume.search.query import SearchQuery, parse_query
 
 
 async def search(
@@ -33,6 +37,12 @@ async def search(
         base_url=ctx.base_url,
     )
     visible = ctx.access.visible()
+    if parsed.summary == "count":
+        total = (await ctx.conn.execute(count_statement(parsed, visible))).scalar_one()
+        self_link = [{"relation": "self", "url": _url(ctx, res_type, query)}]
+        return FhirResponse(
+            200, bundle_text({"type": "searchset", "total": total, "link": self_link}, [])
+        )
     rows = (await ctx.conn.execute(page_statement(parsed, visible))).all()
     page, more = rows[: parsed.count], len(rows) > parsed.count
     envelope: dict[str, object] = {"type": "searchset"}
@@ -48,14 +58,17 @@ async def search(
         )
     envelope["link"] = links
     entries = [
-        Entry({"fullUrl": f"{ctx.base_url}/{res_type}/{res_id}", "search": {"mode": "match"}}, body)
+        Entry(
+            {"fullUrl": f"{ctx.base_url}/{res_type}/{res_id}", "search": {"mode": "match"}},
+            _shown(parsed, body),
+        )
         for _pk, res_id, body in page
     ]
     if parsed.includes and page:
         matches = [(pk, res_type, res_id, body) for pk, res_id, body in page]
         for _pk, kind, res_id, body in await _included(ctx, parsed.includes, matches):
             fields = {"fullUrl": f"{ctx.base_url}/{kind}/{res_id}", "search": {"mode": "include"}}
-            entries.append(Entry(fields, body))
+            entries.append(Entry(fields, _shown(parsed, body)))
     if parsed.ignored:
         outcome = operation_outcome(
             [
@@ -69,6 +82,15 @@ async def search(
         )
         entries.append(Entry({"search": {"mode": "outcome"}}, outcome))
     return FhirResponse(200, bundle_text(envelope, entries))
+
+
+def _shown(parsed: SearchQuery, body: str) -> str | dict[str, Any]:
+    """The stored JSON as `_summary` or `_elements` asks (parsed only when they ask)."""
+    if parsed.elements is not None:
+        return select_elements(orjson.loads(body), parsed.elements)
+    if parsed.summary in ("true", "text", "data"):
+        return summarize(orjson.loads(body), parsed.summary)
+    return body
 
 
 async def _included(ctx: Context, specs: list[Include], matches: list[Row]) -> list[Row]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from tobiume.errors import BadRequest
 from tobiume.fhir.searchparams import SearchParam, registry
+from tobiume.fhir.summary import SUMMARY_MODES, parse_elements
 from tobiume.search.include import Include, parse_include
 
 RESULT_PARAMETERS = frozenset(
@@ -73,6 +74,8 @@ class SearchQuery:
     total: str | None = None
     ignored: list[str] = field(default_factory=list)
     includes: list[Include] = field(default_factory=list)
+    summary: str | None = None
+    elements: tuple[str, ...] | None = None
 
 
 def split_values(raw: str) -> tuple[str, ...]:
@@ -197,6 +200,12 @@ def _result_parameter(query: SearchQuery, key: str, raw: str, max_count: int) ->
             query.cursor = int(raw)
         except ValueError as exc:
             raise BadRequest("This page link is not valid; start the search again") from exc
+    elif key == "_summary":
+        if raw not in SUMMARY_MODES:
+            raise BadRequest(f"_summary must be one of {', '.join(SUMMARY_MODES)}")
+        query.summary = raw
+    elif key == "_elements":
+        query.elements = parse_elements(raw)
     elif key == "_total":
         if raw not in ("none", "estimate", "accurate"):
             raise BadRequest("_total must be none, estimate or accurate")
