@@ -349,3 +349,24 @@ async def test_summary_and_elements(client: httpx.AsyncClient) -> None:
     assert set(kept) == {"resourceType", "id", "meta", "valueQuantity", "status", "code"}
     assert (await client.get("Patient?_summary=maybe")).status_code == 400
     assert (await client.get("Patient?_elements=na;me")).status_code == 400
+
+
+async def test_compartment_search(client: httpx.AsyncClient, records: None) -> None:
+    performed = {**observation("Patient/tahata"), "id": "obs-performed"}
+    performed["performer"] = [{"reference": "Patient/yamada"}]
+    await _put(client, performed)
+    assert await _ids(client, "Patient/yamada/Observation", "") == {"obs-yamada", "obs-performed"}
+    code = "code=3D046000001920402"
+    assert await _ids(client, "Patient/tabata/Observation", code) == {"obs-tabata"}
+    assert await _ids(client, "Patient/tahata/CarePlan", "status=active") == {"plan-tahata"}
+    assert await _ids(client, "Patient/yamada/CarePlan", "") == set()
+    assert await _ids(client, "Patient/yamada/Patient", "") == {"yamada"}
+    assert await _ids(client, "Patient/nobody/Observation", "") == set()
+    page = (await client.get("Patient/yamada/Observation?_count=1")).json()
+    links = {link["relation"]: link["url"] for link in page["link"]}
+    assert links["self"].startswith(f"{BASE}/Patient/yamada/Observation?")
+    assert links["next"].startswith(f"{BASE}/Patient/yamada/Observation?")
+    rest = (await client.get(links["next"].removeprefix(BASE + "/"))).json()
+    assert len(rest["entry"]) == 1
+    assert (await client.get("Patient/yamada/Organization")).status_code == 400
+    assert (await client.delete("Patient/yamada/Observation")).status_code == 405

@@ -70,6 +70,11 @@ async def _type_level(ctx: Context, req: FhirRequest, res_type: str) -> FhirResp
             _require_json_patch(req)
             return await patch.patch(ctx, res_type, second, req.body, if_match=req.if_match)
         raise MethodNotAllowed(f"{method} is not allowed on {res_type}/{second}")
+    if len(path) == 3 and res_type == "Patient" and is_resource_type(path[2]):
+        if method not in ("GET", "HEAD"):
+            raise MethodNotAllowed(f"{method} is not allowed on a compartment search")
+        strict = req.prefer_handling == "strict"
+        return await search.search(ctx, path[2], req.query, strict=strict, patient=second)
     if len(path) == 3 and path[2] == "_history" and method in ("GET", "HEAD"):
         return await history.history_bundle(ctx, req.query, res_type, second)
     if len(path) == 4 and path[2] == "_history" and method in ("GET", "HEAD"):

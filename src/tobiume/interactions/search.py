@@ -26,8 +26,15 @@ from tobiume.search.query import SearchQuery, parse_query
 
 
 async def search(
-    ctx: Context, res_type: str, query: list[tuple[str, str]], *, strict: bool = False
+    ctx: Context,
+    res_type: str,
+    query: list[tuple[str, str]],
+    *,
+    strict: bool = False,
+    patient: str | None = None,
 ) -> FhirResponse:
+    """Search `res_type`; with `patient`, within that Patient's compartment
+    (`GET /Patient/{id}/{type}`, https://hl7.org/fhir/R4/search.html#compartments)."""
     parsed = parse_query(
         res_type,
         query,
@@ -36,10 +43,12 @@ async def search(
         strict=strict,
         base_url=ctx.base_url,
     )
+    parsed.patient = patient
+    where = f"Patient/{patient}/{res_type}" if patient is not None else res_type
     visible = ctx.access.visible()
     if parsed.summary == "count":
         total = (await ctx.conn.execute(count_statement(parsed, visible))).scalar_one()
-        self_link = [{"relation": "self", "url": _url(ctx, res_type, query)}]
+        self_link = [{"relation": "self", "url": _url(ctx, where, query)}]
         return FhirResponse(
             200, bundle_text({"type": "searchset", "total": total, "link": self_link}, [])
         )
@@ -51,10 +60,10 @@ async def search(
     elif parsed.cursor is None and not more and parsed.total != "none":
         envelope["total"] = len(page)
     kept = [(k, v) for k, v in query if k != "_cursor"]
-    links = [{"relation": "self", "url": _url(ctx, res_type, query)}]
+    links = [{"relation": "self", "url": _url(ctx, where, query)}]
     if more and page:
         links.append(
-            {"relation": "next", "url": _url(ctx, res_type, [*kept, ("_cursor", str(page[-1][0]))])}
+            {"relation": "next", "url": _url(ctx, where, [*kept, ("_cursor", str(page[-1][0]))])}
         )
     envelope["link"] = links
     entries = [
@@ -118,6 +127,6 @@ async def _included(ctx: Context, specs: list[Include], matches: list[Row]) -> l
     return added
 
 
-def _url(ctx: Context, res_type: str, query: list[tuple[str, str]]) -> str:
+def _url(ctx: Context, where: str, query: list[tuple[str, str]]) -> str:
     qs = urlencode(query)
-    return f"{ctx.base_url}/{res_type}" + (f"?{qs}" if qs else "")
+    return f"{ctx.base_url}/{where}" + (f"?{qs}" if qs else "")

@@ -15,6 +15,7 @@ from sqlalchemy import Select, Table, and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from tobiume.errors import BadRequest
+from tobiume.fhir.compartment import OWN_ID, PATIENT_COMPARTMENT
 from tobiume.indexing.dates import parse_range
 from tobiume.search.local import local_reference
 from tobiume.search.params import compilers
@@ -33,10 +34,30 @@ def where_clauses(query: SearchQuery, visible: ColumnElement[bool]) -> list[Colu
     resource, scans the type through its index instead of looking the few matches up by key.
     """
     clauses: list[ColumnElement[bool]] = [resource.c.deleted.is_(False), visible]
-    if not any(_narrows_to_type(c) for c in query.criteria):
+    if query.patient is not None or not any(_narrows_to_type(c) for c in query.criteria):
         clauses.insert(0, resource.c.res_type == query.res_type)
+    if query.patient is not None:
+        clauses.append(_compartment_clause(query.res_type, query.patient, query.base_url))
     clauses.extend(_clause(query.res_type, c, visible) for c in query.criteria)
     return clauses
+
+
+def _compartment_clause(res_type: str, patient: str, base_url: str | None) -> ColumnElement[bool]:
+    """In the Patient's compartment: referring to the Patient by one of the parameters the
+    CompartmentDefinition lists for the type (the Patient itself is in its own)."""
+    codes = [c for c in PATIENT_COMPARTMENT.get(res_type, ()) if c != OWN_ID]
+    if not codes and res_type != "Patient":
+        raise BadRequest(f"{res_type} is not in the Patient compartment")
+    referring = resource.c.pk.in_(
+        select(idx_reference.c.res_pk).where(
+            idx_reference.c.res_type == res_type,
+            idx_reference.c.param.in_(codes),
+            idx_reference.c.target_type == "Patient",
+            idx_reference.c.target_id == patient,
+            local_reference(base_url),
+        )
+    )
+    return or_(resource.c.res_id == patient, referring) if res_type == "Patient" else referring
 
 
 def _narrows_to_type(criterion: Criterion) -> bool:

@@ -76,6 +76,9 @@ class SearchQuery:
     includes: list[Include] = field(default_factory=list)
     summary: str | None = None
     elements: tuple[str, ...] | None = None
+    patient: str | None = None
+    """Search only this Patient's compartment."""
+    base_url: str | None = None
 
 
 def split_values(raw: str) -> tuple[str, ...]:
@@ -106,7 +109,7 @@ def parse_query(
     base_url: str | None = None,
 ) -> SearchQuery:
     """Turn query pairs into criteria for `res_type`; unknown parameters per `strict`."""
-    query = SearchQuery(res_type=res_type, count=default_count)
+    query = SearchQuery(res_type=res_type, count=default_count, base_url=base_url)
     for key, raw in pairs:
         if key.partition(":")[0] in ("_include", "_revinclude"):
             query.includes.extend(_includes(res_type, key, raw))
