@@ -370,3 +370,71 @@ async def test_compartment_search(client: httpx.AsyncClient, records: None) -> N
     assert len(rest["entry"]) == 1
     assert (await client.get("Patient/yamada/Organization")).status_code == 400
     assert (await client.delete("Patient/yamada/Observation")).status_code == 405
+
+
+async def _all_pages(client: httpx.AsyncClient, url: str) -> list[str]:
+    seen: list[str] = []
+    next_url: str | None = url
+    while next_url is not None:
+        page = (await client.get(next_url)).json()
+        seen.extend(e["resource"]["id"] for e in page.get("entry", []))
+        links = {link["relation"]: link["url"] for link in page["link"]}
+        next_url = links["next"].removeprefix(BASE + "/") if "next" in links else None
+    return seen
+
+
+@pytest.fixture
+async def dated(client: httpx.AsyncClient) -> None:
+    await _put(client, {**patient(mrn="T1"), "id": "t"})
+    rows = [
+        ("a", "2024-05-01", 7.0),
+        ("b", "2023-01-10", 6.0),
+        ("c", "2025-02-02", 6.0),
+        ("d", "2024-05-01", 5.5),
+        ("e", None, 9.0),
+    ]
+    for res_id, day, value in rows:
+        body = {**observation("Patient/t", value=value), "id": res_id}
+        if day is None:
+            del body["effectiveDateTime"]
+        else:
+            body["effectiveDateTime"] = day
+        await _put(client, body)
+
+
+async def test_sort_orders_ties_and_missing_values(client: httpx.AsyncClient, dated: None) -> None:
+    async def order(query: str) -> list[str]:
+        response = await client.get(f"Observation?{query}")
+        assert response.status_code == 200, response.text
+        return [e["resource"]["id"] for e in response.json()["entry"]]
+
+    assert await order("_sort=date") == ["b", "a", "d", "c", "e"]
+    assert await order("_sort=-date") == ["c", "a", "d", "b", "e"]
+    assert await order("_sort=value-quantity") == ["d", "b", "c", "a", "e"]
+    assert await order("_sort=-value-quantity,date") == ["e", "a", "b", "c", "d"]
+    assert await order("_sort=date,-value-quantity") == ["b", "a", "d", "c", "e"]
+    assert await order("_sort=-_id") == ["e", "d", "c", "b", "a"]
+    assert await order("_sort=date&date=ge2024") == ["a", "d", "c"]
+    assert (await client.get("Observation?_sort=nonsense")).status_code == 400
+    assert (await client.get("Observation?_sort=date&_cursor=garbage")).status_code == 400
+
+
+async def test_sorted_pages_are_stable_while_others_write(
+    client: httpx.AsyncClient, dated: None
+) -> None:
+    url = "Observation?_sort=-date,value-quantity&_count=2"
+    assert await _all_pages(client, url) == ["c", "d", "a", "b", "e"]
+    first = (await client.get(url)).json()
+    assert [e["resource"]["id"] for e in first["entry"]] == ["c", "d"]
+    next_url = next(link["url"] for link in first["link"] if link["relation"] == "next")
+    # Written after the first page: one sorts before the cursor, one after it.
+    await _put(
+        client,
+        {**observation("Patient/t", value=1.0), "id": "early", "effectiveDateTime": "2026-01-01"},
+    )
+    await _put(
+        client,
+        {**observation("Patient/t", value=1.0), "id": "late", "effectiveDateTime": "2020-01-01"},
+    )
+    rest = await _all_pages(client, next_url.removeprefix(BASE + "/"))
+    assert rest == ["a", "b", "late", "e"]

@@ -19,7 +19,7 @@ from tobiume.fhir.bundles import Entry, bundle_text
 from tobiume.fhir.outcomes import operation_outcome
 from tobiume.fhir.summary import select_elements, summarize
 from tobiume.interactions.context import Context, FhirResponse
-from tobiume.search.compile import count_statement, page_statement
+from tobiume.search.compile import count_statement, next_cursor, page_statement
 from tobiume.search.include import MAX_INCLUDED, MAX_ROUNDS, Include, Row
 from tobiume.search.include import statement as include_statement
 from tobiume.search.query import SearchQuery, parse_query
@@ -63,7 +63,10 @@ async def search(
     links = [{"relation": "self", "url": _url(ctx, where, query)}]
     if more and page:
         links.append(
-            {"relation": "next", "url": _url(ctx, where, [*kept, ("_cursor", str(page[-1][0]))])}
+            {
+                "relation": "next",
+                "url": _url(ctx, where, [*kept, ("_cursor", next_cursor(parsed, page[-1]))]),
+            }
         )
     envelope["link"] = links
     entries = [
@@ -71,10 +74,10 @@ async def search(
             {"fullUrl": f"{ctx.base_url}/{res_type}/{res_id}", "search": {"mode": "match"}},
             _shown(parsed, body),
         )
-        for _pk, res_id, body in page
+        for _pk, res_id, body, *_sort in page
     ]
     if parsed.includes and page:
-        matches = [(pk, res_type, res_id, body) for pk, res_id, body in page]
+        matches = [(pk, res_type, res_id, body) for pk, res_id, body, *_sort in page]
         for _pk, kind, res_id, body in await _included(ctx, parsed.includes, matches):
             fields = {"fullUrl": f"{ctx.base_url}/{kind}/{res_id}", "search": {"mode": "include"}}
             entries.append(Entry(fields, _shown(parsed, body)))

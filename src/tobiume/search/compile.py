@@ -8,6 +8,7 @@ same on any type (https://hl7.org/fhir/R4/search.html#modifiers) and is compiled
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from tobiume.errors import BadRequest
 from tobiume.fhir.compartment import OWN_ID, PATIENT_COMPARTMENT
 from tobiume.indexing.dates import parse_range
+from tobiume.search import sort
 from tobiume.search.local import local_reference
 from tobiume.search.params import compilers
 from tobiume.search.params.base import range_clause, split_prefix
@@ -147,14 +149,35 @@ def _has_clause(
     )
 
 
-def page_statement(query: SearchQuery, visible: ColumnElement[bool]) -> Select[int, str, str]:
-    """One page of matches in key order, one row more than asked to tell if a next page exists."""
-    stmt = select(resource.c.pk, resource.c.res_id, resource.c.body).where(
+def page_statement(query: SearchQuery, visible: ColumnElement[bool]) -> Select[Any]:
+    """One page of matches, one row more than asked to tell if a next page exists: in key
+    order, or in `_sort` order (then each row also holds its sort values, for the next link)."""
+    exprs = [sort.expression(query.res_type, key) for key in query.sort]
+    stmt = select(resource.c.pk, resource.c.res_id, resource.c.body, *exprs).where(
         *where_clauses(query, visible)
     )
     if query.cursor is not None:
-        stmt = stmt.where(resource.c.pk > query.cursor)
-    return stmt.order_by(resource.c.pk).limit(query.count + 1)
+        if query.sort:
+            values, last = sort.decode_cursor(query.sort, query.cursor)
+            stmt = stmt.where(sort.after(query.sort, exprs, values, last))
+        else:
+            stmt = stmt.where(resource.c.pk > _key_cursor(query.cursor))
+    ordering = sort.order_by(query.sort, exprs) if query.sort else [resource.c.pk]
+    return stmt.order_by(*ordering).limit(query.count + 1)
+
+
+def next_cursor(query: SearchQuery, last_row: Sequence[Any]) -> str:
+    """The `_cursor` of the page after the one that ends with `last_row`."""
+    if query.sort:
+        return sort.encode_cursor(query.sort, list(last_row[3:]), last_row[0])
+    return str(last_row[0])
+
+
+def _key_cursor(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise BadRequest("This page link is not valid; start the search again") from exc
 
 
 def count_statement(query: SearchQuery, visible: ColumnElement[bool]) -> Select[int]:

@@ -15,6 +15,7 @@ from tobiume.errors import BadRequest
 from tobiume.fhir.searchparams import SearchParam, registry
 from tobiume.fhir.summary import SUMMARY_MODES, parse_elements
 from tobiume.search.include import Include, parse_include
+from tobiume.search.sort import SortKey, parse_sort
 
 RESULT_PARAMETERS = frozenset(
     {
@@ -70,7 +71,9 @@ class SearchQuery:
     res_type: str
     criteria: list[Criterion] = field(default_factory=list)
     count: int = 20
-    cursor: int | None = None
+    cursor: str | None = None
+    """Where the page starts: after this key, or (sorted) after these sort values and key."""
+    sort: tuple[SortKey, ...] = ()
     total: str | None = None
     ignored: list[str] = field(default_factory=list)
     includes: list[Include] = field(default_factory=list)
@@ -199,10 +202,9 @@ def _result_parameter(query: SearchQuery, key: str, raw: str, max_count: int) ->
             raise BadRequest("_count must not be negative")
         query.count = min(count, max_count)
     elif key == "_cursor":
-        try:
-            query.cursor = int(raw)
-        except ValueError as exc:
-            raise BadRequest("This page link is not valid; start the search again") from exc
+        query.cursor = raw
+    elif key == "_sort":
+        query.sort = parse_sort(query.res_type, raw)
     elif key == "_summary":
         if raw not in SUMMARY_MODES:
             raise BadRequest(f"_summary must be one of {', '.join(SUMMARY_MODES)}")

@@ -1,0 +1,148 @@
+"""`_sort` (https://hl7.org/fhir/R4/search.html#sort) and the keyset that pages a sorted search.
+
+`_sort=-date,name` orders by each key in turn (`-` descending), then by the resource's key, so
+ties always come out in the same order. A resource with several values of a parameter sorts by
+the least of them ascending and the greatest descending (a date by the start, or the end, of
+its range); one without a value sorts last either way. The next-page link carries the last
+row's sort values and key, and the next page starts strictly after them: a keyset, stable
+while others write (no OFFSET over a moving set).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from tobiume.errors import BadRequest
+from tobiume.fhir.searchparams import SearchParam, registry
+from tobiume.storage.tables import (
+    idx_date,
+    idx_number,
+    idx_quantity,
+    idx_reference,
+    idx_string,
+    idx_token,
+    idx_uri,
+    resource,
+)
+
+_VALUE_COLUMNS = {
+    "string": idx_string.c.value_norm,
+    "token": idx_token.c.code,
+    "reference": idx_reference.c.target_id,
+    "number": idx_number.c.value,
+    "quantity": idx_quantity.c.value,
+    "uri": idx_uri.c.value,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    name: str
+    descending: bool
+    param: SearchParam | None = None
+
+
+def parse_sort(res_type: str, raw: str) -> tuple[SortKey, ...]:
+    keys: list[SortKey] = []
+    for item in raw.split(","):
+        name = item.strip()
+        descending = name.startswith("-")
+        name = name.removeprefix("-")
+        if name in ("_id", "_lastUpdated"):
+            keys.append(SortKey(name, descending))
+            continue
+        param = registry().for_type(res_type).get(name)
+        if (
+            param is None
+            or not param.expression
+            or (param.type not in _VALUE_COLUMNS and param.type != "date")
+        ):
+            raise BadRequest(f"_sort: {name!r} is not a parameter {res_type} can be sorted by")
+        keys.append(SortKey(name, descending, param))
+    if not keys:
+        raise BadRequest("_sort needs at least one parameter")
+    return tuple(keys)
+
+
+def expression(res_type: str, key: SortKey) -> ColumnElement[Any]:
+    """The value a resource sorts by on `key` (NULL when it has none)."""
+    if key.name == "_id":
+        return resource.c.res_id
+    if key.name == "_lastUpdated":
+        return resource.c.last_updated
+    assert key.param is not None
+    if key.param.type == "date":
+        column = idx_date.c.high if key.descending else idx_date.c.low
+    else:
+        column = _VALUE_COLUMNS[key.param.type]
+    table = column.table
+    pick = func.max(column) if key.descending else func.min(column)
+    return (
+        select(pick)
+        .where(
+            table.c.res_pk == resource.c.pk,
+            table.c.res_type == res_type,
+            table.c.param == key.name,
+        )
+        .scalar_subquery()
+    )
+
+
+def order_by(keys: Sequence[SortKey], exprs: Sequence[ColumnElement[Any]]) -> list[Any]:
+    ordering: list[Any] = [
+        (e.desc() if k.descending else e.asc()).nulls_last()
+        for k, e in zip(keys, exprs, strict=True)
+    ]
+    ordering.append(resource.c.pk.asc())
+    return ordering
+
+
+def after(
+    keys: Sequence[SortKey],
+    exprs: Sequence[ColumnElement[Any]],
+    values: Sequence[Any],
+    pk: int,
+) -> ColumnElement[bool]:
+    """Rows strictly after (values, pk) in the order `order_by` gives."""
+    alternatives: list[ColumnElement[bool]] = []
+    equal_so_far: list[ColumnElement[bool]] = []
+    for key, expr, value in zip(keys, exprs, values, strict=True):
+        if value is None:
+            beyond: ColumnElement[bool] = false()  # nothing sorts after a missing value
+            same = expr.is_(None)
+        else:
+            further = expr < value if key.descending else expr > value
+            beyond = or_(further, expr.is_(None))
+            same = expr == value
+        alternatives.append(and_(*equal_so_far, beyond))
+        equal_so_far.append(same)
+    alternatives.append(and_(*equal_so_far, resource.c.pk > pk))
+    return or_(*alternatives)
+
+
+def encode_cursor(keys: Sequence[SortKey], values: Sequence[Any], pk: int) -> str:
+    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    return base64.urlsafe_b64encode(orjson.dumps([*plain, pk])).decode()
+
+
+def decode_cursor(keys: Sequence[SortKey], text: str) -> tuple[list[Any], int]:
+    try:
+        decoded = orjson.loads(base64.urlsafe_b64decode(text.encode()))
+        *values, pk = decoded
+        if len(values) != len(keys) or not isinstance(pk, int):
+            raise ValueError("wrong length")
+        restored = [
+            datetime.fromisoformat(v) if k.name == "_lastUpdated" and v is not None else v
+            for k, v in zip(keys, values, strict=True)
+        ]
+    except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+        raise BadRequest("This page link is not valid; start the search again") from exc
+    return restored, pk
