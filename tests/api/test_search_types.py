@@ -438,3 +438,10 @@ async def test_sorted_pages_are_stable_while_others_write(
     )
     rest = await _all_pages(client, next_url.removeprefix(BASE + "/"))
     assert rest == ["a", "b", "late", "e"]
+
+
+async def test_phonetic_searches_the_kana_name(client: httpx.AsyncClient, people: None) -> None:
+    assert await _ids(client, "Patient", "phonetic=やまだ") == {"yamada"}
+    assert await _ids(client, "Patient", "phonetic=ﾀﾊﾀ") == {"tahata", "tabata"}
+    assert await _ids(client, "Patient", "phonetic=山田") == set()  # the kanji name is not phonetic
+    assert await _ids(client, "Patient", "name=山田") == {"yamada"}

@@ -41,7 +41,24 @@ def _add(code: str, text: str, rows: RowSink) -> None:
         rows.string(code, norm, text)
 
 
+REPRESENTATION = "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation"
+PHONETIC = "phonetic"
+"""JP Core: `phonetic` searches the kana representation (SYL) of a name; where a resource has
+no name marked SYL, all its names are phonetic, as in R4."""
+
+
+def _is_kana(value: object) -> bool:
+    if type(value) is not dict:
+        return False
+    return any(
+        type(ext) is dict and ext.get("url") == REPRESENTATION and ext.get("valueCode") == "SYL"
+        for ext in value.get("extension") or ()
+    )
+
+
 def index(code: str, values: Sequence[Value], rows: RowSink, /) -> None:
+    if code == PHONETIC and any(_is_kana(value) for value, _ in values):
+        values = [item for item in values if _is_kana(item[0])]
     for value, _ in values:
         if type(value) is str:
             _add(code, value, rows)
