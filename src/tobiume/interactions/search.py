@@ -42,8 +42,8 @@ async def search(
         max_count=ctx.settings.max_count,
         strict=strict,
         base_url=ctx.base_url,
+        patient=patient,
     )
-    parsed.patient = patient
     where = f"Patient/{patient}/{res_type}" if patient is not None else res_type
     visible = ctx.access.visible()
     if parsed.summary == "count":

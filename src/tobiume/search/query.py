@@ -110,9 +110,10 @@ def parse_query(
     max_count: int,
     strict: bool = False,
     base_url: str | None = None,
+    patient: str | None = None,
 ) -> SearchQuery:
     """Turn query pairs into criteria for `res_type`; unknown parameters per `strict`."""
-    query = SearchQuery(res_type=res_type, count=default_count, base_url=base_url)
+    query = SearchQuery(res_type, count=default_count, base_url=base_url, patient=patient)
     for key, raw in pairs:
         if key.partition(":")[0] in ("_include", "_revinclude"):
             query.includes.extend(_includes(res_type, key, raw))
