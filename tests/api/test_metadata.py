@@ -37,7 +37,8 @@ async def test_capability_statement_lists_every_type(client: httpx.AsyncClient) 
     assert params["identifier"] == "token"
     assert params["_id"] == "token"
     assert params["_lastUpdated"] == "date"
-    assert {i["code"] for i in rest["interaction"]} == {"transaction", "batch", "history-system"}
+    system = {i["code"] for i in rest["interaction"]}
+    assert system == {"transaction", "batch", "history-system", "search-system"}
 
 
 SAMPLE_VALUES = {

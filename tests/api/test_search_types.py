@@ -445,3 +445,41 @@ async def test_phonetic_searches_the_kana_name(client: httpx.AsyncClient, people
     assert await _ids(client, "Patient", "phonetic=ﾀﾊﾀ") == {"tahata", "tabata"}
     assert await _ids(client, "Patient", "phonetic=山田") == set()  # the kanji name is not phonetic
     assert await _ids(client, "Patient", "name=山田") == {"yamada"}
+
+
+async def test_system_search_with_and_without_type(
+    client: httpx.AsyncClient, records: None
+) -> None:
+    async def keys(query: str) -> set[str]:
+        response = await client.get(query)
+        assert response.status_code == 200, response.text
+        return {
+            e["fullUrl"].removeprefix(BASE + "/")
+            for e in response.json().get("entry", [])
+            if e["search"]["mode"] == "match"
+        }
+
+    same_id = "?_id=yamada"
+    assert await keys(same_id) == {"Patient/yamada"}
+    await _put(client, {**observation("Patient/yamada"), "id": "yamada"})
+    assert await keys(same_id) == {"Patient/yamada", "Observation/yamada"}
+    assert await keys("?_type=Observation&_id=yamada") == {"Observation/yamada"}
+    both = "?_type=Patient,CarePlan&_id=yamada,plan-tahata"
+    assert await keys(both) == {"Patient/yamada", "CarePlan/plan-tahata"}
+    typed = "?_type=Patient,Observation&_lastUpdated=gt2000&_count=2"
+    pages = await _all_pages(client, typed)
+    patients = ["yamada", "tahata", "tabata", "smith"]
+    assert sorted(pages) == sorted([*patients, "obs-yamada", "obs-tabata", "yamada"])
+    counted = (await client.get("?_type=CarePlan&_summary=count")).json()
+    assert counted["total"] == 2
+    posted = await client.post(
+        "_search",
+        content="_type=CarePlan&_id=plan-smith",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert [e["resource"]["id"] for e in posted.json()["entry"]] == ["plan-smith"]
+    ignored = (await client.get("?_tag=x")).json()
+    assert ignored["entry"][-1]["search"]["mode"] == "outcome"
+    assert (await client.get("?_type=Nonsense")).status_code == 400
+    assert (await client.get("?_type=Patient&_sort=_id")).status_code == 400
+    assert (await client.delete("")).status_code == 405

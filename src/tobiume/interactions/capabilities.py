@@ -25,7 +25,7 @@ TYPE_INTERACTIONS = (
     "create",
     "search-type",
 )
-SYSTEM_INTERACTIONS = ("transaction", "batch", "history-system")
+SYSTEM_INTERACTIONS = ("transaction", "batch", "history-system", "search-system")
 _DOCS = {
     "_id": "The logical id of the resource",
     "_lastUpdated": "When the resource version last changed",

@@ -16,11 +16,16 @@ _JSON_PATCH = "application/json-patch+json"
 
 async def dispatch(ctx: Context, req: FhirRequest) -> FhirResponse:
     path, method = req.path, req.method
+    strict = req.prefer_handling == "strict"
     if not path:
         if method == "POST":
             return await bundle.process(ctx, req.body, req.prefer_return, dispatch)
-        raise MethodNotAllowed("System-level search is not supported yet; name a resource type")
+        if method in ("GET", "HEAD"):
+            return await search.system_search(ctx, req.query, strict=strict)
+        raise MethodNotAllowed(f"{method} is not allowed on the base URL")
     head = path[0]
+    if path == ("_search",) and method == "POST":
+        return await search.system_search(ctx, req.query, strict=strict)
     if head == "metadata" and len(path) == 1 and method in ("GET", "HEAD"):
         return FhirResponse(200, capability_statement(ctx.base_url))
     if head == "_history" and len(path) == 1 and method in ("GET", "HEAD"):

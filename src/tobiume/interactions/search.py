@@ -14,12 +14,20 @@ from urllib.parse import urlencode
 
 import orjson
 
-from tobiume.errors import Issue
+from tobiume.errors import BadRequest, Issue
 from tobiume.fhir.bundles import Entry, bundle_text
 from tobiume.fhir.outcomes import operation_outcome
+from tobiume.fhir.resource_types import is_resource_type
 from tobiume.fhir.summary import select_elements, summarize
 from tobiume.interactions.context import Context, FhirResponse
-from tobiume.search.compile import count_statement, next_cursor, page_statement
+from tobiume.search.compile import (
+    count_statement,
+    next_cursor,
+    page_statement,
+    system_count_statement,
+    system_match,
+    system_page_statement,
+)
 from tobiume.search.include import MAX_INCLUDED, MAX_ROUNDS, Include, Row
 from tobiume.search.include import statement as include_statement
 from tobiume.search.query import SearchQuery, parse_query
@@ -82,18 +90,77 @@ async def search(
             fields = {"fullUrl": f"{ctx.base_url}/{kind}/{res_id}", "search": {"mode": "include"}}
             entries.append(Entry(fields, _shown(parsed, body)))
     if parsed.ignored:
-        outcome = operation_outcome(
-            [
-                Issue(
-                    f"Parameter {name!r} is not supported and was ignored",
-                    "not-supported",
-                    "warning",
-                )
-                for name in parsed.ignored
-            ]
-        )
-        entries.append(Entry({"search": {"mode": "outcome"}}, outcome))
+        entries.append(_ignored_outcome(parsed.ignored))
     return FhirResponse(200, bundle_text(envelope, entries))
+
+
+async def system_search(
+    ctx: Context, query: list[tuple[str, str]], *, strict: bool = False
+) -> FhirResponse:
+    """`GET [base]?_type=A,B&...`: several types at once, in key order
+    (https://hl7.org/fhir/R4/search.html#all); without `_type`, every type, by `_id` and
+    `_lastUpdated` only. `_sort` and the includes are for type-level searches."""
+    types = [t for k, v in query if k == "_type" for t in v.split(",") if t]
+    for res_type in types:
+        if not is_resource_type(res_type):
+            raise BadRequest(f"_type: {res_type!r} is not a resource type")
+    rest = [(k, v) for k, v in query if k != "_type"]
+    queries = [
+        parse_query(
+            res_type,
+            rest,
+            default_count=ctx.settings.default_count,
+            max_count=ctx.settings.max_count,
+            strict=strict,
+            base_url=ctx.base_url,
+        )
+        for res_type in (types or [""])
+    ]
+    first = queries[0]
+    if first.sort or first.includes:
+        raise BadRequest("_sort, _include and _revinclude need a resource type in the URL")
+    visible = ctx.access.visible()
+    match = system_match(queries, visible)
+    envelope: dict[str, object] = {"type": "searchset"}
+    if first.summary == "count" or first.total == "accurate":
+        envelope["total"] = (await ctx.conn.execute(system_count_statement(match))).scalar_one()
+    links = [{"relation": "self", "url": _url(ctx, "", query)}]
+    if first.summary == "count":
+        return FhirResponse(200, bundle_text({**envelope, "link": links}, []))
+    rows = (await ctx.conn.execute(system_page_statement(match, first.cursor, first.count))).all()
+    page, more = rows[: first.count], len(rows) > first.count
+    if first.cursor is None and not more and first.total != "none":
+        envelope["total"] = len(page)
+    if more and page:
+        kept = [(k, v) for k, v in query if k != "_cursor"]
+        next_url = _url(ctx, "", [*kept, ("_cursor", str(page[-1][0]))])
+        links.append({"relation": "next", "url": next_url})
+    envelope["link"] = links
+    entries = [
+        Entry(
+            {"fullUrl": f"{ctx.base_url}/{kind}/{res_id}", "search": {"mode": "match"}},
+            _shown(first, body),
+        )
+        for _pk, kind, res_id, body in page
+    ]
+    ignored = sorted({name for q in queries for name in q.ignored})
+    if ignored:
+        entries.append(_ignored_outcome(ignored))
+    return FhirResponse(200, bundle_text(envelope, entries))
+
+
+def _ignored_outcome(names: list[str]) -> Entry:
+    """The OperationOutcome entry that reports ignored parameters
+    (https://hl7.org/fhir/R4/search.html#errors)."""
+    outcome = operation_outcome(
+        [
+            Issue(
+                f"Parameter {name!r} is not supported and was ignored", "not-supported", "warning"
+            )
+            for name in names
+        ]
+    )
+    return Entry({"search": {"mode": "outcome"}}, outcome)
 
 
 def _shown(parsed: SearchQuery, body: str) -> str | dict[str, Any]:
@@ -132,4 +199,5 @@ async def _included(ctx: Context, specs: list[Include], matches: list[Row]) -> l
 
 def _url(ctx: Context, where: str, query: list[tuple[str, str]]) -> str:
     qs = urlencode(query)
-    return f"{ctx.base_url}/{where}" + (f"?{qs}" if qs else "")
+    path = f"{ctx.base_url}/{where}" if where else ctx.base_url
+    return path + (f"?{qs}" if qs else "")

@@ -184,6 +184,40 @@ def count_statement(query: SearchQuery, visible: ColumnElement[bool]) -> Select[
     return select(func.count()).select_from(resource).where(*where_clauses(query, visible))
 
 
+def system_match(
+    queries: Sequence[SearchQuery], visible: ColumnElement[bool]
+) -> ColumnElement[bool]:
+    """A system-level search (https://hl7.org/fhir/R4/search.html#all): a match of any one of
+    `queries`, one per type of `_type`. With no `_type` there is one query with no type, and
+    only the criteria on `resource` itself (`_id`, `_lastUpdated`) apply."""
+    typed = [q for q in queries if q.res_type]
+    if typed:
+        return or_(*(and_(*where_clauses(q, visible)) for q in typed))
+    (query,) = queries
+    for criterion in query.criteria:
+        if criterion.name not in ("_id", "_lastUpdated") or criterion.has or criterion.chain:
+            raise BadRequest(f"Search by {criterion.name} across all types needs _type")
+    return and_(
+        resource.c.deleted.is_(False),
+        visible,
+        *(_clause("", c, visible) for c in query.criteria),
+    )
+
+
+def system_page_statement(
+    match: ColumnElement[bool], cursor: str | None, count: int
+) -> Select[Any]:
+    stmt = select(resource.c.pk, resource.c.res_type, resource.c.res_id, resource.c.body)
+    stmt = stmt.where(match)
+    if cursor is not None:
+        stmt = stmt.where(resource.c.pk > _key_cursor(cursor))
+    return stmt.order_by(resource.c.pk).limit(count + 1)
+
+
+def system_count_statement(match: ColumnElement[bool]) -> Select[int]:
+    return select(func.count()).select_from(resource).where(match)
+
+
 def _missing_clause(table: Table, res_type: str, criterion: Criterion) -> ColumnElement[bool]:
     """`:missing=true`: no index row of the parameter; `false`: at least one
     (https://hl7.org/fhir/R4/search.html#modifiers)."""
