@@ -1,0 +1,181 @@
+"""Search benchmark on the synthetic city: the searches of the search issue, at 32
+connections, beside the ceiling probe of the same run.
+
+    .venv/bin/python bench/search.py                      # the 30,000-citizen city
+    .venv/bin/python bench/search.py --resources 200000   # a smaller city, a quick look
+
+It reuses `bench/run.py` (same options, same services, same wrk scripts' result line). The
+database (`--database`, default `tobiume_bench_city`, the one `make bench-city` loads) is
+loaded with the city only when it holds fewer than `--resources` resources; then it is
+vacuumed and analysed, the ceiling probe is measured, and each scenario's wrk run picks at
+random among a few hundred concrete URLs read from the database (`bench/lua/urls.lua`):
+
+| scenario | request |
+|---|---|
+| observations | `Observation?patient=X&code=HbA1c&date=ge2024-01-01&_sort=-date` |
+| kana-name | `Patient?name=<kana prefix>&birthdate=<year>` |
+| admissions | `Encounter?class=IMP&date=ge2026-06-01&service-provider=Organization/<hospital>` |
+| conditions | `Condition?code=<ICD-10>&_include=Condition:subject` |
+| care-plans | `Patient?_has:CarePlan:subject:status=active&address-city=<ward>` |
+| count | `Observation?_summary=count` (an accurate count over every Observation) |
+
+The target is p95 under 50 ms for each; req/s is reported as a ratio to the ceiling. Results
+go to bench/results/search.json.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import urllib.parse
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import run
+from procs import BenchError
+
+from tobiume.demo.city import WARDS
+from tobiume.demo.codes import DISEASES
+
+P95_TARGET_MS = 50.0
+HBA1C = "urn:oid:1.2.392.200119.4.504|3D046000001906202"
+
+
+class SearchBench(run.Bench):
+    def run(self) -> None:
+        self.preflight()
+        if self._stored() < self.args.resources:
+            self.prepare_database()
+            self.load(self.generate())
+        else:
+            self.log(f"{self.args.database} holds the city already; vacuum analyze")
+            self.psql("vacuum analyze", timeout=1800)
+        if not self.args.no_ceiling:
+            self.ceiling()
+        self.serve()
+        for name, paths in self.scenarios().items():
+            self.measure_paths(name, paths)
+
+    def _stored(self) -> int:
+        try:
+            return int(self.psql("select count(*) from resource").strip() or 0)
+        except BenchError:
+            return 0
+
+    def scenarios(self) -> dict[str, list[str]]:
+        def rows(sql: str) -> list[str]:
+            return [line for line in self.psql(sql).splitlines() if line]
+
+        patients = rows(
+            "select distinct r.target_id from idx_reference r join idx_token t"
+            " on t.res_pk = r.res_pk and t.param = 'code' and t.code = '3D046000001906202'"
+            " where r.res_type = 'Observation' and r.param = 'patient' limit 300"
+        )
+        kana = rows(
+            "select distinct left(value_exact, 2) from idx_string where res_type = 'Patient'"
+            " and param = 'family' and value_exact ~ '^[ァ-ヶ]{2}' limit 60"
+        )
+        hospitals = rows(
+            "select res_id from resource where res_type = 'Organization' and res_id like 'hosp-%'"
+        )
+        q = urllib.parse.quote
+        return {
+            "observations": [
+                f"/fhir/Observation?patient={p}&code={q(HBA1C)}&date=ge2024-01-01&_sort=-date"
+                for p in patients
+            ],
+            "kana-name": [
+                f"/fhir/Patient?name={q(prefix)}&birthdate={year}"
+                for prefix in kana
+                for year in range(1935, 1960, 3)
+            ],
+            "admissions": [
+                f"/fhir/Encounter?class=IMP&date=ge2026-06-01&service-provider=Organization/{h}"
+                for h in hospitals
+            ],
+            "conditions": [
+                f"/fhir/Condition?code={q('http://hl7.org/fhir/sid/icd-10|' + d.icd10)}"
+                "&_include=Condition:subject"
+                for d in DISEASES.values()
+            ],
+            "care-plans": [
+                f"/fhir/Patient?_has:CarePlan:subject:status=active&address-city={q(w.city)}"
+                for w in WARDS
+            ],
+            "count": ["/fhir/Observation?_summary=count"],
+        }
+
+    def measure_paths(self, name: str, paths: list[str]) -> None:
+        if not paths:
+            raise BenchError(f"{name}: the database gave no values to search for")
+        urls = self.work / f"urls-{name}.txt"
+        urls.write_text("\n".join(paths) + "\n")
+        env = self.wrk_env() | {"BENCH_URLS": str(urls)}
+        script = run.LUA_DIR / "urls.lua"
+        if self.args.warmup:
+            self.wrk(f"{name}-warmup", script, self.base, env, self.args.warmup)
+        result = self.wrk(name, script, self.base, env, self.args.duration)
+        self.report.scenarios.append(result)
+
+    def search_checks(self) -> list[tuple[str, bool, str]]:
+        checks = []
+        for s in self.report.scenarios:
+            if s.name == "ceiling":
+                continue
+            checks.append(
+                (
+                    f"{s.name} p95 < {P95_TARGET_MS:.0f} ms",
+                    s.requests > 0 and s.p95_ms < P95_TARGET_MS and s.errors == 0,
+                    (f"p95 {s.p95_ms:.1f} ms, {s.rps:,.0f} req/s" if s.requests else "no answer")
+                    + (f", {s.ratio:.2f} of the ceiling" if s.ratio else "")
+                    + (f", {s.errors} errors" if s.errors else ""),
+                )
+            )
+        return checks
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = run.parse_args(
+        ["--database", "tobiume_bench_city", "--resources", "1000000", *(argv or sys.argv[1:])]
+    )
+    with tempfile.TemporaryDirectory(prefix="tobiume-search-") as work:
+        bench = SearchBench(args, Path(work))
+        try:
+            with run.time_limit(args.time_limit):
+                bench.run()
+        except (BenchError, KeyboardInterrupt) as exc:
+            bench.report.failure = str(exc) or type(exc).__name__
+        finally:
+            bench.stop_all()
+    if bench.report.failure:
+        print(f"bench/search.py could not finish: {bench.report.failure}", file=sys.stderr)
+        return 2
+    print(f"\n{'scenario':<16}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'x ceiling':>11}")
+    for s in bench.report.scenarios:
+        ratio = f"{s.ratio:.2f}" if s.ratio else "1.00" if s.name == "ceiling" else "-"
+        print(
+            f"{s.name:<16}{s.rps:>9,.0f}{s.p50_ms:>9.1f}{s.p95_ms:>9.1f}{s.p99_ms:>9.1f}{ratio:>11}"
+        )
+    checks = bench.search_checks()
+    for label, passed, detail in checks:
+        print(f"{'PASS' if passed else 'FAIL'}  {label}  ({detail})")
+    out = run.RESULTS_DIR / "search.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {
+                "scenarios": [vars(s) for s in bench.report.scenarios],
+                "checks": [{"check": c, "pass": p, "detail": d} for c, p, d in checks],
+            },
+            indent=2,
+            default=str,
+        )
+        + "\n"
+    )
+    return 0 if all(p for _, p, _ in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
