@@ -21,7 +21,7 @@ from tobiume.indexing.dates import parse_range
 from tobiume.search import sort
 from tobiume.search.local import local_reference
 from tobiume.search.params import compilers
-from tobiume.search.params.base import range_clause, split_prefix
+from tobiume.search.params.base import range_clause, split_prefix, with_rows
 from tobiume.search.query import Criterion, Link, SearchQuery
 from tobiume.storage.tables import idx_reference, resource
 
@@ -116,14 +116,13 @@ def _chain_clause(
     (https://hl7.org/fhir/R4/search.html#chaining)."""
     link = criterion.chain
     assert link is not None
-    return resource.c.pk.in_(
-        select(idx_reference.c.res_pk).where(
-            idx_reference.c.res_type == res_type,
-            idx_reference.c.param == criterion.name,
-            idx_reference.c.target_type == link.res_type,
-            idx_reference.c.target_id.in_(_matching(link, visible, "res_id")),
-            local_reference(criterion.base_url),
-        )
+    return with_rows(
+        idx_reference,
+        res_type,
+        criterion.name,
+        idx_reference.c.target_type == link.res_type,
+        idx_reference.c.target_id.in_(_matching(link, visible, "res_id")),
+        local_reference(criterion.base_url),
     )
 
 
@@ -223,9 +222,7 @@ def _missing_clause(table: Table, res_type: str, criterion: Criterion) -> Column
     (https://hl7.org/fhir/R4/search.html#modifiers)."""
     if criterion.values not in (("true",), ("false",)):
         raise BadRequest(f"{criterion.name}:missing takes true or false")
-    present = resource.c.pk.in_(
-        select(table.c.res_pk).where(table.c.res_type == res_type, table.c.param == criterion.name)
-    )
+    present = with_rows(table, res_type, criterion.name)
     return ~present if criterion.values == ("true",) else present
 
 

@@ -24,8 +24,6 @@ RESULT_PARAMETERS = frozenset(
         "_total",
         "_summary",
         "_elements",
-        "_include",
-        "_revinclude",
         "_contained",
         "_containedType",
         "_format",

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlalchemy import Table, and_, not_, or_
+from sqlalchemy import Table, and_, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from tobiume.errors import BadRequest
 from tobiume.search.query import Criterion
+from tobiume.storage.tables import resource
 
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 
@@ -21,6 +22,28 @@ class ParamCompiler(Protocol):
     """The index table of the type (`:missing` asks whether a resource has rows in it)."""
 
     def clause(self, res_type: str, criterion: Criterion) -> ColumnElement[bool]: ...
+
+
+def with_rows(
+    table: Table, res_type: str, param: str, *conditions: ColumnElement[bool]
+) -> ColumnElement[bool]:
+    """The resource has a row of `param` in `table` that meets `conditions`.
+
+    `resource.pk IN (SELECT res_pk FROM ... WHERE ...)`, not a correlated EXISTS: SQLite runs an
+    EXISTS once per resource of the type (a scan), while the IN list is read from the value
+    index first; PostgreSQL plans both as the same semi-join.
+    """
+    return resource.c.pk.in_(
+        select(table.c.res_pk).where(
+            table.c.res_type == res_type, table.c.param == param, *conditions
+        )
+    )
+
+
+def check_modifier(criterion: Criterion, *allowed: str) -> None:
+    """400 unless the criterion's modifier is absent or one of `allowed`."""
+    if criterion.modifier is not None and criterion.modifier not in allowed:
+        raise BadRequest(f"The modifier :{criterion.modifier} is not supported on {criterion.name}")
 
 
 def split_prefix(value: str) -> tuple[str, str]:

@@ -8,32 +8,23 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from tobiume.errors import BadRequest
 from tobiume.indexing.dates import parse_range
-from tobiume.search.params.base import range_clause, split_prefix
+from tobiume.search.params.base import check_modifier, range_clause, split_prefix, with_rows
 from tobiume.search.query import Criterion
-from tobiume.storage.tables import idx_date, resource
+from tobiume.storage.tables import idx_date
 
 
 class DateCompiler:
     table = idx_date
 
     def clause(self, res_type: str, criterion: Criterion) -> ColumnElement[bool]:
-        if criterion.modifier is not None:
-            raise BadRequest(
-                f"The modifier :{criterion.modifier} is not supported on {criterion.name}"
-            )
+        check_modifier(criterion)
         alternatives = [_value_clause(criterion.name, value) for value in criterion.values]
-        return resource.c.pk.in_(
-            select(idx_date.c.res_pk).where(
-                idx_date.c.res_type == res_type,
-                idx_date.c.param == criterion.name,
-                or_(*alternatives),
-            )
-        )
+        return with_rows(idx_date, res_type, criterion.name, or_(*alternatives))
 
 
 def _value_clause(name: str, value: str) -> ColumnElement[bool]:

@@ -8,33 +8,24 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import and_, not_, or_, select
+from sqlalchemy import and_, not_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from tobiume.errors import BadRequest
-from tobiume.search.params.base import split_prefix
+from tobiume.search.params.base import check_modifier, split_prefix, with_rows
 from tobiume.search.query import Criterion
-from tobiume.storage.tables import idx_number, resource
+from tobiume.storage.tables import idx_number
 
 
 class NumberCompiler:
     table = idx_number
 
     def clause(self, res_type: str, criterion: Criterion) -> ColumnElement[bool]:
-        if criterion.modifier is not None:
-            raise BadRequest(
-                f"The modifier :{criterion.modifier} is not supported on {criterion.name}"
-            )
+        check_modifier(criterion)
         alternatives = [
             compare(idx_number.c.value, criterion.name, value) for value in criterion.values
         ]
-        return resource.c.pk.in_(
-            select(idx_number.c.res_pk).where(
-                idx_number.c.res_type == res_type,
-                idx_number.c.param == criterion.name,
-                or_(*alternatives),
-            )
-        )
+        return with_rows(idx_number, res_type, criterion.name, or_(*alternatives))
 
 
 def compare(column: ColumnElement[float], name: str, value: str) -> ColumnElement[bool]:

@@ -4,31 +4,23 @@ number compares as in `number`."""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from tobiume.errors import BadRequest
+from tobiume.search.params.base import check_modifier, with_rows
 from tobiume.search.params.number import compare
 from tobiume.search.query import Criterion
-from tobiume.storage.tables import idx_quantity, resource
+from tobiume.storage.tables import idx_quantity
 
 
 class QuantityCompiler:
     table = idx_quantity
 
     def clause(self, res_type: str, criterion: Criterion) -> ColumnElement[bool]:
-        if criterion.modifier is not None:
-            raise BadRequest(
-                f"The modifier :{criterion.modifier} is not supported on {criterion.name}"
-            )
+        check_modifier(criterion)
         alternatives = [_value_clause(criterion.name, value) for value in criterion.values]
-        return resource.c.pk.in_(
-            select(idx_quantity.c.res_pk).where(
-                idx_quantity.c.res_type == res_type,
-                idx_quantity.c.param == criterion.name,
-                or_(*alternatives),
-            )
-        )
+        return with_rows(idx_quantity, res_type, criterion.name, or_(*alternatives))
 
 
 def _value_clause(name: str, value: str) -> ColumnElement[bool]:

@@ -8,15 +8,16 @@ Reference's logical identifier (`system|value`), indexed as a token of `{name}:i
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from tobiume.errors import BadRequest
 from tobiume.fhir.resource_types import RESOURCE_TYPES, reference_target
 from tobiume.search.local import local_reference
+from tobiume.search.params.base import with_rows
 from tobiume.search.params.token import token_clause
 from tobiume.search.query import Criterion
-from tobiume.storage.tables import idx_reference, idx_token, resource
+from tobiume.storage.tables import idx_reference, idx_token
 
 
 class ReferenceCompiler:
@@ -25,12 +26,11 @@ class ReferenceCompiler:
     def clause(self, res_type: str, criterion: Criterion) -> ColumnElement[bool]:
         modifier = criterion.modifier
         if modifier == "identifier":
-            return resource.c.pk.in_(
-                select(idx_token.c.res_pk).where(
-                    idx_token.c.res_type == res_type,
-                    idx_token.c.param == f"{criterion.name}:identifier",
-                    or_(*(token_clause(value) for value in criterion.values)),
-                )
+            return with_rows(
+                idx_token,
+                res_type,
+                f"{criterion.name}:identifier",
+                or_(*(token_clause(value) for value in criterion.values)),
             )
         if modifier is not None and modifier not in RESOURCE_TYPES:
             raise BadRequest(f"The modifier :{modifier} is not supported on {criterion.name}")
@@ -40,13 +40,7 @@ class ReferenceCompiler:
         alternatives = [
             _value_clause(value, modifier, criterion.base_url) for value in criterion.values
         ]
-        return resource.c.pk.in_(
-            select(idx_reference.c.res_pk).where(
-                idx_reference.c.res_type == res_type,
-                idx_reference.c.param == criterion.name,
-                or_(*alternatives),
-            )
-        )
+        return with_rows(idx_reference, res_type, criterion.name, or_(*alternatives))
 
 
 def _value_clause(value: str, type_: str | None, base_url: str | None) -> ColumnElement[bool]:

@@ -9,31 +9,24 @@ string as written, without folding (case, width and kana kind all count).
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from tobiume.errors import BadRequest
 from tobiume.indexing.kinds.string import MAX_NORM_LENGTH
 from tobiume.indexing.normalize import fold
+from tobiume.search.params.base import check_modifier, with_rows
 from tobiume.search.query import Criterion
-from tobiume.storage.tables import idx_string, resource
+from tobiume.storage.tables import idx_string
 
 
 class StringCompiler:
     table = idx_string
 
     def clause(self, res_type: str, criterion: Criterion) -> ColumnElement[bool]:
-        modifier = criterion.modifier
-        if modifier not in (None, "exact", "contains"):
-            raise BadRequest(f"The modifier :{modifier} is not supported on {criterion.name}")
-        alternatives = [_value_clause(value, modifier) for value in criterion.values]
-        return resource.c.pk.in_(
-            select(idx_string.c.res_pk).where(
-                idx_string.c.res_type == res_type,
-                idx_string.c.param == criterion.name,
-                or_(*alternatives),
-            )
-        )
+        check_modifier(criterion, "exact", "contains")
+        alternatives = [_value_clause(value, criterion.modifier) for value in criterion.values]
+        return with_rows(idx_string, res_type, criterion.name, or_(*alternatives))
 
 
 def _value_clause(value: str, modifier: str | None) -> ColumnElement[bool]:

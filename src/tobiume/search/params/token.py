@@ -1,19 +1,15 @@
 """Token search (https://hl7.org/fhir/R4/search.html#token): `[system]|[code]`, `|code`,
-`system|` and `code`, matched against `idx_token`.
-
-The match is `resource.pk IN (SELECT res_pk FROM idx_token WHERE ...)`, not a correlated
-EXISTS: SQLite runs an EXISTS once per resource of the type (a scan), while the IN list is read
-from the value index first; PostgreSQL plans both as the same semi-join.
-"""
+`system|` and `code`, matched against `idx_token` (`base.with_rows`)."""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from tobiume.errors import BadRequest
+from tobiume.search.params.base import check_modifier, with_rows
 from tobiume.search.query import Criterion
-from tobiume.storage.tables import idx_token, resource
+from tobiume.storage.tables import idx_token
 
 
 class TokenCompiler:
@@ -22,18 +18,9 @@ class TokenCompiler:
     def clause(self, res_type: str, criterion: Criterion) -> ColumnElement[bool]:
         """`:not` matches the resources that have no such token, those without the parameter
         at all included (https://hl7.org/fhir/R4/search.html#token)."""
-        if criterion.modifier not in (None, "not"):
-            raise BadRequest(
-                f"The modifier :{criterion.modifier} is not supported on {criterion.name}"
-            )
+        check_modifier(criterion, "not")
         alternatives = [token_clause(value) for value in criterion.values]
-        matching = resource.c.pk.in_(
-            select(idx_token.c.res_pk).where(
-                idx_token.c.res_type == res_type,
-                idx_token.c.param == criterion.name,
-                or_(*alternatives),
-            )
-        )
+        matching = with_rows(idx_token, res_type, criterion.name, or_(*alternatives))
         return ~matching if criterion.modifier == "not" else matching
 
 

@@ -4,29 +4,21 @@ matches stored URIs that start with the value, `:above` stored URIs the value st
 
 from __future__ import annotations
 
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import func, literal, or_
 from sqlalchemy.sql.elements import ColumnElement
 
-from tobiume.errors import BadRequest
+from tobiume.search.params.base import check_modifier, with_rows
 from tobiume.search.query import Criterion
-from tobiume.storage.tables import idx_uri, resource
+from tobiume.storage.tables import idx_uri
 
 
 class UriCompiler:
     table = idx_uri
 
     def clause(self, res_type: str, criterion: Criterion) -> ColumnElement[bool]:
-        modifier = criterion.modifier
-        if modifier not in (None, "above", "below"):
-            raise BadRequest(f"The modifier :{modifier} is not supported on {criterion.name}")
-        alternatives = [_value_clause(value, modifier) for value in criterion.values]
-        return resource.c.pk.in_(
-            select(idx_uri.c.res_pk).where(
-                idx_uri.c.res_type == res_type,
-                idx_uri.c.param == criterion.name,
-                or_(*alternatives),
-            )
-        )
+        check_modifier(criterion, "above", "below")
+        alternatives = [_value_clause(value, criterion.modifier) for value in criterion.values]
+        return with_rows(idx_uri, res_type, criterion.name, or_(*alternatives))
 
 
 def _value_clause(value: str, modifier: str | None) -> ColumnElement[bool]:
