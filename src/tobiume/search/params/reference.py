@@ -38,12 +38,18 @@ class ReferenceCompiler:
         if modifier is not None and targets and modifier not in targets:
             raise BadRequest(f"{criterion.name} never refers to a {modifier}")
         alternatives = [
-            _value_clause(value, modifier, criterion.base_url) for value in criterion.values
+            _value_clause(value, modifier, targets, criterion.base_url)
+            for value in criterion.values
         ]
         return with_rows(idx_reference, res_type, criterion.name, or_(*alternatives))
 
 
-def _value_clause(value: str, type_: str | None, base_url: str | None) -> ColumnElement[bool]:
+def _value_clause(
+    value: str, type_: str | None, targets: tuple[str, ...], base_url: str | None
+) -> ColumnElement[bool]:
+    """One value. A bare id with no `:Type` may point at any of the parameter's target types:
+    naming them keeps the lookup on the leading columns of the value index (type, then id)
+    instead of reading every reference of the parameter."""
     if not value:
         raise BadRequest("A reference search value must not be empty")
     local = value
@@ -65,6 +71,12 @@ def _value_clause(value: str, type_: str | None, base_url: str | None) -> Column
     if type_ is not None:
         return and_(
             idx_reference.c.target_type == type_,
+            idx_reference.c.target_id == value,
+            local_reference(base_url),
+        )
+    if targets:
+        return and_(
+            idx_reference.c.target_type.in_(targets),
             idx_reference.c.target_id == value,
             local_reference(base_url),
         )
