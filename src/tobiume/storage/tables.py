@@ -8,6 +8,14 @@ SearchParameter type (the layout of the reference servers, HAPI FHIR JPA and Med
 * `resource_version` is append-only: vread and history read it.
 * `idx_*` rows are derived from the current version by `indexing.extract` and rewritten in the
   same transaction as the resource; they key on `resource.pk`, a compact surrogate.
+* Each index table has a "match" index, (type, parameter, value..., `res_pk`), and one on
+  `res_pk` alone. The match index ends in `res_pk` so that a search reads the keys of the
+  matches from the index alone (an index-only scan, no visit to the table), and an equality
+  match (a code, a reference) comes out in key order, so a first page of a common code stops
+  after its twenty rows instead of sorting them all. A date has two, by start and by end,
+  since `ge`/`gt` ask about the end of a range and `le`/`lt`/`eq` about its start. The
+  reference index carries the URL too (`INCLUDE` on PostgreSQL) for the "is it local" test.
+  `docs/search-plans.md` shows the plans.
 
 The Alembic migrations in `alembic/versions` create exactly these tables; a test compares them.
 """
@@ -96,10 +104,11 @@ idx_string = _index_table(
     Column("value_exact", Text, nullable=False),
     indexes=(
         Index(
-            "ix_idx_string_value",
+            "ix_idx_string_match",
             "res_type",
             "param",
             "value_norm",
+            "res_pk",
             postgresql_ops={"value_norm": "text_pattern_ops"},
         ),
     ),
@@ -109,7 +118,7 @@ idx_token = _index_table(
     "idx_token",
     Column("system", Text, nullable=True),
     Column("code", Text, nullable=True),
-    indexes=(Index("ix_idx_token_value", "res_type", "param", "code", "system"),),
+    indexes=(Index("ix_idx_token_match", "res_type", "param", "code", "system", "res_pk"),),
 )
 
 idx_reference = _index_table(
@@ -118,7 +127,15 @@ idx_reference = _index_table(
     Column("target_id", String(ID_LEN), nullable=True),
     Column("url", Text, nullable=True),
     indexes=(
-        Index("ix_idx_reference_value", "res_type", "param", "target_type", "target_id"),
+        Index(
+            "ix_idx_reference_match",
+            "res_type",
+            "param",
+            "target_type",
+            "target_id",
+            "res_pk",
+            postgresql_include=["url"],
+        ),
         Index("ix_idx_reference_target", "target_type", "target_id"),
     ),
 )
@@ -127,7 +144,10 @@ idx_date = _index_table(
     "idx_date",
     Column("low", BigInteger, nullable=False),
     Column("high", BigInteger, nullable=False),
-    indexes=(Index("ix_idx_date_value", "res_type", "param", "low", "high"),),
+    indexes=(
+        Index("ix_idx_date_low", "res_type", "param", "low", "high", "res_pk"),
+        Index("ix_idx_date_high", "res_type", "param", "high", "low", "res_pk"),
+    ),
 )
 
 idx_quantity = _index_table(
@@ -136,19 +156,19 @@ idx_quantity = _index_table(
     Column("system", Text, nullable=True),
     Column("code", Text, nullable=True),
     Column("unit", Text, nullable=True),
-    indexes=(Index("ix_idx_quantity_value", "res_type", "param", "value"),),
+    indexes=(Index("ix_idx_quantity_match", "res_type", "param", "value", "res_pk"),),
 )
 
 idx_number = _index_table(
     "idx_number",
     Column("value", Float, nullable=False),
-    indexes=(Index("ix_idx_number_value", "res_type", "param", "value"),),
+    indexes=(Index("ix_idx_number_match", "res_type", "param", "value", "res_pk"),),
 )
 
 idx_uri = _index_table(
     "idx_uri",
     Column("value", Text, nullable=False),
-    indexes=(Index("ix_idx_uri_value", "res_type", "param", "value"),),
+    indexes=(Index("ix_idx_uri_match", "res_type", "param", "value", "res_pk"),),
 )
 
 INDEX_KEY_COLUMNS = ("res_pk", "res_type", "patient_id")
