@@ -40,6 +40,9 @@ from tobiume.demo.city import WARDS
 from tobiume.demo.codes import DISEASES
 
 P95_TARGET_MS = 50.0
+CITY_RESOURCES = 1_093_138
+"""The size of the city the search issue measures on: the directory and about 30,000 citizens
+(`make bench-city` generates 1,093,138 resources for 30,000)."""
 HBA1C = "urn:oid:1.2.392.200119.4.504|3D046000001906202"
 
 
@@ -138,7 +141,13 @@ class SearchBench(run.Bench):
 
 def main(argv: list[str] | None = None) -> int:
     args = run.parse_args(
-        ["--database", "tobiume_bench_city", "--resources", "1000000", *(argv or sys.argv[1:])]
+        [
+            "--database",
+            "tobiume_bench_city",
+            "--resources",
+            str(CITY_RESOURCES),
+            *(argv or sys.argv[1:]),
+        ]
     )
     with tempfile.TemporaryDirectory(prefix="tobiume-search-") as work:
         bench = SearchBench(args, Path(work))

@@ -21,7 +21,7 @@ from tobiume.indexing.dates import parse_range
 from tobiume.search import sort
 from tobiume.search.local import local_reference
 from tobiume.search.params import compilers
-from tobiume.search.params.base import range_clause, split_prefix, with_rows
+from tobiume.search.params.base import driver_rank, keys_of, range_clause, split_prefix, with_rows
 from tobiume.search.query import Criterion, Link, SearchQuery
 from tobiume.storage.tables import idx_reference, resource
 
@@ -29,7 +29,12 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def where_clauses(query: SearchQuery, visible: ColumnElement[bool]) -> list[ColumnElement[bool]]:
-    """The predicates a resource must satisfy to be a match, access first.
+    """The predicates a resource must satisfy to be a match, access first."""
+    return [*_base_clauses(query, visible), *_criteria_clauses(query, visible)]
+
+
+def _base_clauses(query: SearchQuery, visible: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+    """Live, visible, and (for a compartment search) in the Patient's compartment.
 
     The type is a predicate on `resource` only when no criterion carries it: each positive index
     subquery selects rows of `query.res_type` already, and SQLite, offered `res_type = ?` on the
@@ -40,8 +45,45 @@ def where_clauses(query: SearchQuery, visible: ColumnElement[bool]) -> list[Colu
         clauses.insert(0, resource.c.res_type == query.res_type)
     if query.patient is not None:
         clauses.append(_compartment_clause(query.res_type, query.patient, query.base_url))
-    clauses.extend(_clause(query.res_type, c, visible) for c in query.criteria)
     return clauses
+
+
+def _criteria_clauses(
+    query: SearchQuery, visible: ColumnElement[bool]
+) -> list[ColumnElement[bool]]:
+    """One predicate per criterion, in the query's order."""
+    return [_clause(query.res_type, c, visible) for c in query.criteria]
+
+
+def matching(query: SearchQuery, visible: ColumnElement[bool], *columns: Any) -> Select[Any]:
+    """`columns` of the resources that match `query`, read from one criterion's index rows.
+
+    Every criterion is `resource.pk IN (SELECT res_pk ...)`, which PostgreSQL plans as a
+    semi-join: right for a selective criterion, whose few keys then look up the rest, but for a
+    common one (fourteen thousand Conditions of hypertension) it hashes every key before the
+    page can take twenty. One criterion, the driver, is therefore joined as a table of its
+    distinct keys instead: read from its match index, which ends in the key, an equality comes
+    out in key order and a first page stops after twenty-one rows. The other criteria stay
+    semi-joins, probed by the driver's keys. The driver is the criterion most likely to be
+    selective (`driver_rank`); SQLite plans both shapes alike.
+    """
+    base = _base_clauses(query, visible)
+    clauses = _criteria_clauses(query, visible)
+    drivers = [
+        (driver_rank(c), i)
+        for i, (c, clause) in enumerate(zip(query.criteria, clauses, strict=True))
+        if keys_of(clause) is not None
+    ]
+    stmt = select(*columns)
+    if not drivers:
+        return stmt.select_from(resource).where(*base, *clauses)
+    _, first = min(drivers)
+    keys = keys_of(clauses[first])
+    assert keys is not None
+    driver = keys.distinct().subquery("driver")
+    joined = resource.join(driver, resource.c.pk == driver.c.res_pk)
+    rest = [clause for i, clause in enumerate(clauses) if i != first]
+    return stmt.select_from(joined).where(*base, *rest)
 
 
 def _compartment_clause(res_type: str, patient: str, base_url: str | None) -> ColumnElement[bool]:
@@ -152,9 +194,7 @@ def page_statement(query: SearchQuery, visible: ColumnElement[bool]) -> Select[A
     """One page of matches, one row more than asked to tell if a next page exists: in key
     order, or in `_sort` order (then each row also holds its sort values, for the next link)."""
     exprs = [sort.expression(query.res_type, key) for key in query.sort]
-    stmt = select(resource.c.pk, resource.c.res_id, resource.c.body, *exprs).where(
-        *where_clauses(query, visible)
-    )
+    stmt = matching(query, visible, resource.c.pk, resource.c.res_id, resource.c.body, *exprs)
     if query.cursor is not None:
         if query.sort:
             values, last = sort.decode_cursor(query.sort, query.cursor)
@@ -180,7 +220,7 @@ def _key_cursor(text: str) -> int:
 
 
 def count_statement(query: SearchQuery, visible: ColumnElement[bool]) -> Select[int]:
-    return select(func.count()).select_from(resource).where(*where_clauses(query, visible))
+    return matching(query, visible, func.count())
 
 
 def system_match(

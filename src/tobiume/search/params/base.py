@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlalchemy import Table, and_, not_, or_, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Select, Table, and_, not_, or_, select
+from sqlalchemy.sql.elements import BinaryExpression, ColumnElement
+from sqlalchemy.sql.operators import in_op
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from tobiume.errors import BadRequest
 from tobiume.search.query import Criterion
@@ -40,6 +42,35 @@ def with_rows(
     )
 
 
+def keys_of(clause: ColumnElement[bool]) -> Select[Any] | None:
+    """The `SELECT res_pk ...` of a `with_rows` clause (None for any other clause, a negated
+    one included): the keys a criterion's index rows give, for `search.compile.matching`."""
+    if (
+        isinstance(clause, BinaryExpression)
+        and clause.operator is in_op
+        and clause.left is resource.c.pk
+        and isinstance(clause.right, ScalarSelect)
+    ):
+        inner = clause.right.element
+        return inner if isinstance(inner, Select) else None
+    return None
+
+
+_DRIVER_RANK = {"reference": 0, "token": 1, "uri": 1, "string": 2, "quantity": 3, "number": 3}
+"""How selective a criterion of each type tends to be, most first: a reference names one
+resource's dependants, a token one code, a string prefix a slice of names; a range (date,
+quantity) often half of everything. Chains and `_has` rank last: their far end is unknown."""
+
+
+def driver_rank(criterion: Criterion) -> int:
+    """Where `criterion` ranks as the driver of a search: lower is chosen first."""
+    if criterion.chain is not None or criterion.has is not None or criterion.param is None:
+        return 9
+    if criterion.param.type == "token" and criterion.name in ("identifier", "_id"):
+        return 0
+    return _DRIVER_RANK.get(criterion.param.type, 4)
+
+
 def check_modifier(criterion: Criterion, *allowed: str) -> None:
     """400 unless the criterion's modifier is absent or one of `allowed`."""
     if criterion.modifier is not None and criterion.modifier not in allowed:
@@ -62,7 +93,9 @@ def range_clause(
 ) -> ColumnElement[bool]:
     """Compare the stored range [col_low, col_high] with the searched range [low, high]."""
     if prefix == "eq":
-        return and_(col_low >= low, col_high <= high)
+        # `col_low <= high` follows from the other two; said, it bounds the scan of an index
+        # on the start of the range at both ends.
+        return and_(col_low >= low, col_low <= high, col_high <= high)
     if prefix == "ne":
         return not_(and_(col_low >= low, col_high <= high))
     if prefix == "gt":
