@@ -33,6 +33,7 @@ from tobiume.fhir.validation import validate
 Resource = dict[str, Any]
 
 REPRESENTATION = "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation"
+JP_EXT = "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/"
 MEDICAL_INSTITUTION_NO = "http://jpfhir.jp/fhir/core/IdSystem/insurance-medical-institution-no"
 PATIENT_NUMBER = re.compile(r"urn:oid:1\.2\.392\.100495\.20\.3\.51\.1(\d{10})")
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
@@ -220,6 +221,28 @@ def test_patients_have_facility_numbers_a_ward_address_and_a_registration_consen
         ), patient["id"]
     cities = {a["city"] for p in _by_type(resources, "Patient") for a in p["address"]}
     assert len(cities) >= 5, cities
+
+
+def test_care_coverage_carries_jp_core_insured_person_number_and_the_insurer_number() -> None:
+    """JP Core's shape for the 介護保険 card: the 10-digit 被保険者番号 in the
+    JP_Coverage_InsuredPersonNumber extension, the payer's reference carrying the city's
+    保険者番号, so `jp-insured-personnumber` and `payor:identifier` find the Coverage."""
+    resources = _city(150)
+    index = _index(resources)
+    coverages = _by_type(resources, "Coverage")
+    assert coverages
+    for coverage in coverages:
+        (number,) = [
+            e["valueString"]
+            for e in coverage["extension"]
+            if e["url"] == JP_EXT + "JP_Coverage_InsuredPersonNumber"
+        ]
+        assert re.fullmatch(r"\d{10}", number), number
+        assert number in [i["value"] for i in coverage["identifier"]]
+        (payor,) = coverage["payor"]
+        insurer = index[payor["reference"]]
+        assert payor["identifier"] in insurer["identifier"]
+        assert payor["identifier"]["system"] == "urn:oid:1.2.392.100495.20.3.61"
 
 
 # Validation

@@ -10,12 +10,12 @@ import pytest
 from tobiume.fhir.datatypes import CHOICE_NAMES
 from tobiume.fhir.fhirpath import FhirPathError, Value, compile, reference_type
 from tobiume.fhir.resource_types import load_data
-from tobiume.fhir.searchparams import SEARCH_PARAMETERS_FILE
+from tobiume.fhir.searchparams import DEFINITION_FILES
 
 
 def _definitions() -> list[dict[str, Any]]:
-    params: list[dict[str, Any]] = load_data(SEARCH_PARAMETERS_FILE)["parameters"]
-    return params
+    """The official R4 definitions and JP Core's."""
+    return [param for name in DEFINITION_FILES for param in load_data(name)["parameters"]]
 
 
 def _values(expression: str, resource: dict[str, Any], res_type: str | None = None) -> list[Any]:

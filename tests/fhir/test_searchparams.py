@@ -1,6 +1,10 @@
-"""The R4 SearchParameter registry (https://hl7.org/fhir/R4/searchparameter-registry.html)."""
+"""The SearchParameter registry: the official R4 definitions
+(https://hl7.org/fhir/R4/searchparameter-registry.html) and JP Core's own
+(https://jpfhir.jp/fhir/core/1.2.0-dev/toc.html, section 3.7 Search Parameter)."""
 
 from __future__ import annotations
+
+import pytest
 
 from tobiume.fhir.resource_types import (
     ABSTRACT_TYPES,
@@ -9,7 +13,15 @@ from tobiume.fhir.resource_types import (
     load_data,
     reference_target,
 )
-from tobiume.fhir.searchparams import SEARCH_PARAMETERS_FILE, SearchParam, registry
+from tobiume.fhir.searchparams import (
+    DEFINITION_FILES,
+    JP_CORE_SEARCH_PARAMETERS_FILE,
+    Registry,
+    SearchParam,
+    registry,
+)
+
+JP_CORE_SP = "http://jpfhir.jp/fhir/core/SearchParameter/"
 
 
 def test_resource_types_come_from_the_compartment_definition() -> None:
@@ -39,9 +51,62 @@ def test_registry_is_loaded_once() -> None:
 
 
 def test_every_base_is_a_known_type() -> None:
-    for param in load_data(SEARCH_PARAMETERS_FILE)["parameters"]:
-        for base in param["base"]:
-            assert base in RESOURCE_TYPES or base in ABSTRACT_TYPES, (param["code"], base)
+    for name in DEFINITION_FILES:
+        for param in load_data(name)["parameters"]:
+            for base in param["base"]:
+                assert base in RESOURCE_TYPES or base in ABSTRACT_TYPES, (param["code"], base)
+
+
+def test_jp_core_definitions_are_loaded_beside_the_official_ones() -> None:
+    data = load_data(JP_CORE_SEARCH_PARAMETERS_FILE)
+    assert "jp-core-v1x" in data["source"]
+    assert "CC0" in data["licence"]
+    expected = {
+        ("Coverage", "jp-insured-personnumber", "string", "JP_Coverage_InsuredPersonNumber_SP"),
+        (
+            "Coverage",
+            "jp-insured-personsubnumber",
+            "string",
+            "JP_Coverage_InsuredPersonSubNumber_SP",
+        ),
+        ("Coverage", "jp-insured-personsymbol", "string", "JP_Coverage_InsuredPersonSymbol_SP"),
+        ("MedicationRequest", "jp-medication-start", "date", "JP_MedicationRequest_Start_SP"),
+        (
+            "Organization",
+            "jp-insurance-organizationcategory",
+            "token",
+            "JP_Organization_InsuranceOrganizationCategory_SP",
+        ),
+        (
+            "Organization",
+            "jp-insurance-organizationno",
+            "token",
+            "JP_Organization_InsuranceOrganizationNo_SP",
+        ),
+        ("Organization", "jp-prefectureno", "token", "JP_Organization_PrefectureNo_SP"),
+        ("Patient", "jp-kana-sort", "string", "JP_Patient_KanaSort_SP"),
+    }
+    assert {(p["base"][0], p["code"], p["type"], p["name"]) for p in data["parameters"]} == expected
+    for res_type, code, kind, name in expected:
+        param = registry().get(res_type, code)
+        assert param is not None, code
+        assert (param.type, param.url) == (kind, JP_CORE_SP + name)
+        assert param is registry().by_url(JP_CORE_SP + name)
+    # the official ones are all still there, and JP Core's are only on their own type
+    assert registry().get("Patient", "family") is not None
+    assert registry().get("Coverage", "jp-kana-sort") is None
+    assert registry().get("Organization", "jp-insured-personnumber") is None
+
+
+def test_a_definition_may_not_replace_another_with_the_same_code() -> None:
+    official = SearchParam("identifier", "token", ("Coverage",), "Coverage.identifier", url="a")
+    again = SearchParam("identifier", "string", ("Coverage",), "Coverage.extension", url="b")
+    with pytest.raises(ValueError, match="'identifier' of b is already a on Coverage"):
+        Registry([official, again])
+    every = SearchParam("_id", "token", ("Resource",), "Resource.id", url="c")
+    shadow = SearchParam("_id", "string", ("Patient",), "Patient.id", url="d")
+    with pytest.raises(ValueError, match="'_id' of d is already c"):
+        Registry([every, shadow])
 
 
 def test_a_type_gets_its_own_resource_and_domain_resource_params() -> None:

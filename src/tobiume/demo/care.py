@@ -99,13 +99,18 @@ def _services(citizen: Citizen, directory: Directory, level: str) -> list[Facili
 def _coverage(
     citizen: Citizen, directory: Directory, level: str, start: date, end: date
 ) -> dict[str, Any]:
+    """The 介護保険 Coverage in JP Core's shape (JP_Coverage,
+    https://jpfhir.jp/fhir/core/1.2.0-dev/StructureDefinition-jp-coverage.html): the 被保険者番号 as
+    the insured-person-number extension (and as identifier), the payer the city, its reference
+    carrying the city's 保険者番号 so `payor:identifier` finds it."""
     display = next(name for code, name, _ in CARE_LEVELS if code == level)
+    insured = f"{citizen.rng.randint(1, 999_999_999):010d}"
+    city = directory.city
     return {
         "resourceType": "Coverage",
         "id": citizen.rid("coverage", 1),
-        "identifier": [
-            {"system": cs.CARE_INSURED_NO, "value": f"{citizen.rng.randint(1, 999_999_999):010d}"}
-        ],
+        "extension": [{"url": cs.JP_INSURED_PERSON_NUMBER, "valueString": insured}],
+        "identifier": [{"system": cs.CARE_INSURED_NO, "value": insured}],
         "status": "active",
         "type": concept(cs.COVERAGE_TYPE, "long-term-care", "介護保険"),
         "subscriberId": f"{citizen.number:010d}",
@@ -114,7 +119,7 @@ def _coverage(
             "http://terminology.hl7.org/CodeSystem/subscriber-relationship", "self", "Self"
         ),
         "period": {"start": start.isoformat(), "end": end.isoformat()},
-        "payor": [directory.city.ref()],
+        "payor": [{**city.ref(), "identifier": {"system": cs.INSURER_NO, "value": city.code}}],
         "class": [
             {
                 "type": concept(cs.COVERAGE_CLASS, "plan", "Plan"),

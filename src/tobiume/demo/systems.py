@@ -33,6 +33,12 @@ INSURER_NO = "urn:oid:1.2.392.100495.20.3.61"
 """保険者番号: the city is the insurer of 介護保険."""
 CARE_INSURED_NO = TOBIUME_ID + "care-insured-no"
 """介護保険 被保険者番号 (10 digits)."""
+JP_INSURED_PERSON_NUMBER = (
+    "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Coverage_InsuredPersonNumber"
+)
+"""JP Core's Coverage extension for the number on the insurance card (被保険者証番号), which
+JP Core's `jp-insured-personnumber` searches; the 介護保険 card carries the 被保険者番号 and no
+symbol or sub-number."""
 
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
 JLAC10 = "urn:oid:1.2.392.200119.4.504"

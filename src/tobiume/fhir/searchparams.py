@@ -1,7 +1,16 @@
-"""The registry of the official R4 SearchParameters
-(https://hl7.org/fhir/R4/searchparameter-registry.html, https://hl7.org/fhir/R4/search.html).
+"""The registry of the SearchParameters this server knows: the official R4 ones
+(https://hl7.org/fhir/R4/searchparameter-registry.html, https://hl7.org/fhir/R4/search.html) and
+JP Core's own (https://jpfhir.jp/fhir/core/1.2.0-dev/toc.html, section 3.7 Search Parameter:
+the kana-name sort `jp-kana-sort`, the insured person's symbol, number and sub-number on
+Coverage, the dosage start on MedicationRequest, the insurance codes and prefecture of an
+Organization).
 
-Loaded once from the copied definitions (`fhir/data/search-parameters.json`). A type's
+Both are loaded once, the same way, from copied definitions (`fhir/data/search-parameters.json`,
+`fhir/data/jp-core-search-parameters.json`; each file says where it comes from and its licence).
+JP Core defines only what R4 lacks ("既にCommon Search Parameterに定義されている
+パラメーターについては再度定義をしない"), so a definition that reuses a code its type
+already has (its own, or one based on `Resource`/`DomainResource`) is a mistake in the data:
+loading refuses it rather than let it silently replace the official parameter. A type's
 parameters are its own plus those based on `Resource` (`_id`, `_lastUpdated`, `_tag`, ...,
 https://hl7.org/fhir/R4/resource.html#search) and, for every type but Binary, Bundle and
 Parameters, `DomainResource` (`_text`). One definition may serve many bases (`clinical-code` is
@@ -24,6 +33,9 @@ from tobiume.fhir.resource_types import (
 )
 
 SEARCH_PARAMETERS_FILE = "search-parameters.json"
+JP_CORE_SEARCH_PARAMETERS_FILE = "jp-core-search-parameters.json"
+DEFINITION_FILES = (SEARCH_PARAMETERS_FILE, JP_CORE_SEARCH_PARAMETERS_FILE)
+"""The official R4 definitions first, then JP Core's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +82,14 @@ class Registry:
         own: dict[str, dict[str, SearchParam]] = {}
         for param in params:
             for base in param.base:
+                _refuse_clash(own.get(base, {}).get(param.code), param)
                 own.setdefault(base, {})[param.code] = param
         resource = own.get("Resource", {})
         domain = own.get("DomainResource", {})
+        for base, codes in own.items():
+            if base not in ("Resource", "DomainResource"):
+                for code, param in codes.items():
+                    _refuse_clash(resource.get(code) or domain.get(code), param)
         self._by_url = {param.url: param for param in params if param.url}
         self._by_type: dict[str, Mapping[str, SearchParam]] = {}
         for res_type in sorted(RESOURCE_TYPES):
@@ -98,8 +115,21 @@ class Registry:
         return tuple(self._by_type)
 
 
+def _refuse_clash(existing: SearchParam | None, param: SearchParam) -> None:
+    if existing is not None and existing is not param:
+        raise ValueError(
+            f"Search parameter code {param.code!r} of {param.url or 'a definition'} is already "
+            f"{existing.url or 'defined'} on {', '.join(param.base)}"
+        )
+
+
 @cache
 def registry() -> Registry:
-    """The process-wide registry of the official R4 definitions."""
-    data = load_data(SEARCH_PARAMETERS_FILE)
-    return Registry([SearchParam.from_json(item) for item in data["parameters"]])
+    """The process-wide registry of the official R4 and JP Core definitions."""
+    return Registry(
+        [
+            SearchParam.from_json(item)
+            for name in DEFINITION_FILES
+            for item in load_data(name)["parameters"]
+        ]
+    )

@@ -1,6 +1,8 @@
 """The CapabilityStatement (https://hl7.org/fhir/R4/capabilitystatement.html), generated from
 what the server really does: the resource types it stores, the interactions the router
-implements, and the search parameters whose type has a compiler in `search.params`.
+implements, and the search parameters whose type has a compiler in `search.params`, each with
+the canonical URL of its definition (`searchParam.definition`), official R4 or JP Core's, so a
+client can tell `jp-kana-sort` is JP Core's `JP_Patient_KanaSort_SP`.
 `api.openapi` derives the OpenAPI document from the same statement.
 """
 
@@ -32,13 +34,18 @@ _DOCS = {
 }
 
 
-def searchable(res_type: str) -> list[tuple[str, str, str]]:
-    """(code, type, documentation) of every parameter this server can search on `res_type`."""
+def searchable(res_type: str) -> list[tuple[str, str, str, str]]:
+    """(code, type, documentation, definition url) of every parameter this server can search
+    on `res_type`."""
     supported = compilers()
-    params = [("_id", "token", _DOCS["_id"]), ("_lastUpdated", "date", _DOCS["_lastUpdated"])]
-    for code, param in sorted(registry().for_type(res_type).items()):
+    defined = registry().for_type(res_type)
+    params = [
+        (code, kind, _DOCS[code], defined[code].url)
+        for code, kind in (("_id", "token"), ("_lastUpdated", "date"))
+    ]
+    for code, param in sorted(defined.items()):
         if param.type in supported and param.expression and code not in ("_id", "_lastUpdated"):
-            params.append((code, param.type, param.description or ""))
+            params.append((code, param.type, param.description or "", param.url))
     return params
 
 
@@ -56,8 +63,8 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             "conditionalUpdate": True,
             "conditionalDelete": "single",
             "searchParam": [
-                {"name": code, "type": kind, "documentation": doc}
-                for code, kind, doc in searchable(res_type)
+                {"name": code, "definition": url, "type": kind, "documentation": doc}
+                for code, kind, doc, url in searchable(res_type)
             ],
         }
         for res_type in sorted(RESOURCE_TYPES)

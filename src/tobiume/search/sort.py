@@ -3,9 +3,13 @@
 `_sort=-date,name` orders by each key in turn (`-` descending), then by the resource's key, so
 ties always come out in the same order. A resource with several values of a parameter sorts by
 the least of them ascending and the greatest descending (a date by the start, or the end, of
-its range); one without a value sorts last either way. The next-page link carries the last
-row's sort values and key, and the next page starts strictly after them: a keyset, stable
-while others write (no OFFSET over a moving set).
+its range); one without a value sorts last either way. A string sorts by its folded index form
+(`indexing.normalize.fold`) compared code point by code point (SQLite's BINARY; PostgreSQL under
+the database's collation, "C" in the tested setup): for kana that is the あいうえお order with
+voiced and plain kana together, as JP Core's `_sort=jp-kana-sort` wants
+(https://jpfhir.jp/fhir/core/1.2.0-dev/toc.html, JP_Patient_KanaSort_SP). The next-page link
+carries the last row's sort values and key, and the next page starts strictly after them: a
+keyset, stable while others write (no OFFSET over a moving set).
 """
 
 from __future__ import annotations
