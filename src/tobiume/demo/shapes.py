@@ -68,7 +68,9 @@ class Person:
         return f"{self.family_kana} {self.given_kana}"
 
     def names(self) -> list[dict[str, Any]]:
-        """JP Core's two HumanNames: kanji (IDE) and katakana (SYL)."""
+        """JP Core's two HumanNames: kanji (IDE) and katakana (SYL). The kana name's use is
+        `usual`: JP Core's kana sort (`_sort=jp-kana-sort`, JP_Patient_KanaSort_SP) reads the
+        text of the SYL name of that use."""
         return [
             {
                 "extension": [{"url": EN_REPRESENTATION, "valueCode": "IDE"}],
@@ -79,7 +81,7 @@ class Person:
             },
             {
                 "extension": [{"url": EN_REPRESENTATION, "valueCode": "SYL"}],
-                "use": "official",
+                "use": "usual",
                 "text": self.kana,
                 "family": self.family_kana,
                 "given": [self.given_kana],
