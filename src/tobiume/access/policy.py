@@ -22,9 +22,17 @@ class AccessPolicy(Protocol):
         """A predicate over `storage.tables.resource` admitting the rows the requester may see."""
         ...
 
+    def sees_everything(self) -> bool:
+        """True when `visible()` admits every row, so that a count kept for all resources
+        (`storage.counts`) is the requester's count too."""
+        ...
+
 
 class OpenAccess:
     """Admits everything: the policy of a server without identity (local development, tests)."""
 
     def visible(self) -> ColumnElement[bool]:
         return true()
+
+    def sees_everything(self) -> bool:
+        return True

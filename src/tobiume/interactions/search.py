@@ -22,6 +22,7 @@ from tobiume.fhir.summary import select_elements, summarize
 from tobiume.interactions.context import Context, FhirResponse
 from tobiume.search.compile import (
     count_statement,
+    counts_everything,
     next_cursor,
     page_statement,
     system_count_statement,
@@ -31,6 +32,7 @@ from tobiume.search.compile import (
 from tobiume.search.include import MAX_INCLUDED, MAX_ROUNDS, Include, Row
 from tobiume.search.include import statement as include_statement
 from tobiume.search.query import SearchQuery, parse_query
+from tobiume.storage.counts import live_count
 
 
 async def search(
@@ -55,7 +57,7 @@ async def search(
     where = f"Patient/{patient}/{res_type}" if patient is not None else res_type
     visible = ctx.access.visible()
     if parsed.summary == "count":
-        total = (await ctx.conn.execute(count_statement(parsed, visible))).scalar_one()
+        total = await _count(ctx, parsed)
         self_link = [{"relation": "self", "url": _url(ctx, where, query)}]
         return FhirResponse(
             200, bundle_text({"type": "searchset", "total": total, "link": self_link}, [])
@@ -64,7 +66,7 @@ async def search(
     page, more = rows[: parsed.count], len(rows) > parsed.count
     envelope: dict[str, object] = {"type": "searchset"}
     if parsed.total == "accurate":
-        envelope["total"] = (await ctx.conn.execute(count_statement(parsed, visible))).scalar_one()
+        envelope["total"] = await _count(ctx, parsed)
     elif parsed.cursor is None and not more and parsed.total != "none":
         envelope["total"] = len(page)
     kept = [(k, v) for k, v in query if k != "_cursor"]
@@ -147,6 +149,14 @@ async def system_search(
     if ignored:
         entries.append(_ignored_outcome(ignored))
     return FhirResponse(200, bundle_text(envelope, entries))
+
+
+async def _count(ctx: Context, parsed: SearchQuery) -> int:
+    """How many resources match: kept, not counted, for all of a type when the requester sees
+    everything (`storage.counts`)."""
+    if counts_everything(parsed) and ctx.access.sees_everything():
+        return await live_count(ctx.conn, parsed.res_type)
+    return int((await ctx.conn.execute(count_statement(parsed, ctx.access.visible()))).scalar_one())
 
 
 def _ignored_outcome(names: list[str]) -> Entry:

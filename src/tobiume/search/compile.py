@@ -219,6 +219,12 @@ def _key_cursor(text: str) -> int:
         raise BadRequest("This page link is not valid; start the search again") from exc
 
 
+def counts_everything(query: SearchQuery) -> bool:
+    """True when the query matches every live resource of its type: no criteria, no
+    compartment (its count is then the one `storage.counts` keeps)."""
+    return bool(query.res_type) and not query.criteria and query.patient is None
+
+
 def count_statement(query: SearchQuery, visible: ColumnElement[bool]) -> Select[int]:
     return matching(query, visible, func.count())
 

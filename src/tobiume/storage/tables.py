@@ -66,6 +66,16 @@ resource = Table(
     Index("ix_resource_patient", "patient_id"),
 )
 
+resource_count = Table(
+    "resource_count",
+    metadata,
+    Column("res_type", String(TYPE_LEN), nullable=False),
+    Column("delta", BigInteger, nullable=False),
+    Index("ix_resource_count_type", "res_type"),
+)
+"""How many live resources each type has, as rows of changes that add up to it (PostgreSQL
+only, written by triggers on `resource`; `storage.counts`)."""
+
 resource_version = Table(
     "resource_version",
     metadata,
