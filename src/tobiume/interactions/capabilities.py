@@ -1,6 +1,7 @@
 """The CapabilityStatement (https://hl7.org/fhir/R4/capabilitystatement.html), generated from
 what the server really does: the resource types it stores, the interactions the router
-implements, and the search parameters whose type has a compiler in `search.params`.
+implements, and the search parameters `search.params.can_search` compiles (composites only
+when every component can be searched).
 `api.openapi` derives the OpenAPI document from the same statement.
 """
 
@@ -12,7 +13,7 @@ from typing import Any
 from tobiume import __version__
 from tobiume.fhir.resource_types import RESOURCE_TYPES
 from tobiume.fhir.searchparams import registry
-from tobiume.search.params import compilers
+from tobiume.search.params import can_search
 
 TYPE_INTERACTIONS = (
     "read",
@@ -34,10 +35,9 @@ _DOCS = {
 
 def searchable(res_type: str) -> list[tuple[str, str, str]]:
     """(code, type, documentation) of every parameter this server can search on `res_type`."""
-    supported = compilers()
     params = [("_id", "token", _DOCS["_id"]), ("_lastUpdated", "date", _DOCS["_lastUpdated"])]
     for code, param in sorted(registry().for_type(res_type).items()):
-        if param.type in supported and param.expression and code not in ("_id", "_lastUpdated"):
+        if can_search(param) and code not in ("_id", "_lastUpdated"):
             params.append((code, param.type, param.description or ""))
     return params
 
