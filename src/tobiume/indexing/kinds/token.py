@@ -61,7 +61,8 @@ def _identifier(code: str, identifier: dict[str, Any], value: str, rows: RowSink
 
 def _structure(code: str, value: dict[str, Any], fhir_type: str | None, rows: RowSink) -> None:
     codings = value.get("coding")
-    if fhir_type == "CodeableConcept" or type(codings) is list:
+    # A CodeableConcept may hold only its text; no other type a token indexes has `text`.
+    if fhir_type == "CodeableConcept" or type(codings) is list or "text" in value:
         for coding in codings or ():
             _coding(code, coding, rows)
         text = _folded(value.get("text"))
