@@ -180,7 +180,9 @@ def test_observation_components() -> None:
 def test_encounter_class_token() -> None:
     rows = extract(_load("Encounter-example.json"))
     assert (
-        TokenRow("class", "http://terminology.hl7.org/CodeSystem/v3-ActCode", "IMP", "inpatientencounter")
+        TokenRow(
+            "class", "http://terminology.hl7.org/CodeSystem/v3-ActCode", "IMP", "inpatientencounter"
+        )
         in rows.tokens
     )
 

@@ -19,7 +19,7 @@ other type); one that did not would be reported unsupported, never half-indexed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import product
@@ -98,6 +98,8 @@ class _Compiled:
     component: Component
     expression: Compiled
     indexer: Indexer
+    positions: tuple[int, ...]
+    """Where the slot's fields are in a `CompositeRow`."""
 
 
 class CompositeIndexer:
@@ -108,33 +110,41 @@ class CompositeIndexer:
     def __init__(self, code: str, parts: Sequence[Component], resource_type: str) -> None:
         self._code = code
         self._parts = tuple(
-            _Compiled(part, compile(part.expression, resource_type), INDEXERS[part.type])
+            _Compiled(
+                part,
+                compile(part.expression, resource_type),
+                INDEXERS[part.type],
+                tuple(CompositeRow._fields.index(name) for name in part.fields),
+            )
             for part in parts
         )
 
     def __call__(self, elements: Sequence[Value], body: dict[str, Any], rows: RowSink) -> None:
         for element in elements:
-            for fields in self._combinations(element, body):
-                rows.composite(CompositeRow(self._code, **fields))
+            self._element(element, body, rows)
 
-    def _combinations(self, element: Value, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        per_part: list[list[dict[str, Any]]] = []
+    def _element(self, element: Value, body: dict[str, Any], rows: RowSink) -> None:
+        # Select every component first: most elements lack one (an Observation has one value
+        # type of the four `code-value-*` read), and selecting is far cheaper than indexing.
+        selected: list[list[Value]] = []
         for part in self._parts:
             found = part.expression.on([element], body)
             if not found:
                 return
+            selected.append(found)
+        per_part: list[list[tuple[Any, ...]]] = []
+        for part, found in zip(self._parts, selected, strict=True):
             sink = RowSink()
             part.indexer(self._code, found, sink)
-            names = part.component.fields
-            values = [
-                dict(zip(names, v, strict=True))
-                for v in _slot_values(sink.rows, part.component.type)
-            ]
+            values = _slot_values(sink.rows, part.component.type)
             if not values:
                 return
             per_part.append(values)
+        width = len(CompositeRow._fields)
         for combination in product(*per_part):
-            merged: dict[str, Any] = {}
-            for fields in combination:
-                merged.update(fields)
-            yield merged
+            row: list[Any] = [None] * width
+            row[0] = self._code
+            for part, slot in zip(self._parts, combination, strict=True):
+                for position, value in zip(part.positions, slot, strict=True):
+                    row[position] = value
+            rows.composite(CompositeRow._make(row))
