@@ -9,6 +9,8 @@ import httpx
 from tests.conftest import ROOT
 from tobiume.api.openapi import openapi_document
 from tobiume.fhir.resource_types import RESOURCE_TYPES
+from tobiume.fhir.searchparams import registry
+from tobiume.indexing.composite import components
 
 
 async def test_capability_statement_lists_every_type(client: httpx.AsyncClient) -> None:
@@ -52,14 +54,27 @@ SAMPLE_VALUES = {
 }
 """A valid value of each type the statement may advertise (a type missing here fails)."""
 
+COMPONENT_VALUES = {**SAMPLE_VALUES, "reference": "Patient/x"}
+
+
+def _sample(res_type: str, name: str, kind: str) -> str:
+    """A valid value of the parameter: a composite's is its components' samples joined by $."""
+    if kind != "composite":
+        return SAMPLE_VALUES[kind]
+    param = registry().get(res_type, name)
+    assert param is not None
+    parts = components(param)
+    assert parts is not None, name
+    return "$".join(COMPONENT_VALUES[part.type] for part in parts)
+
 
 async def test_searchparams_in_statement_are_searchable(client: httpx.AsyncClient) -> None:
     statement = (await client.get("metadata")).json()
     for res in statement["rest"][0]["resource"]:
-        if res["type"] not in ("Patient", "Observation", "Encounter"):
+        if res["type"] not in ("Patient", "Observation", "Encounter", "Group", "DocumentReference"):
             continue
         for param in res["searchParam"]:
-            value = SAMPLE_VALUES[param["type"]]
+            value = _sample(res["type"], param["name"], param["type"])
             response = await client.get(res["type"], params={param["name"]: value})
             assert response.status_code == 200, (res["type"], param["name"], response.text)
 

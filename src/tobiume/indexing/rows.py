@@ -7,6 +7,7 @@ removes duplicates.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,11 +23,18 @@ class StringRow:
 @dataclass(frozen=True, slots=True)
 class TokenRow:
     """https://hl7.org/fhir/R4/search.html#token: a Coding's system and code, an Identifier's
-    system and value, a ContactPoint's value, a code or boolean as a bare code."""
+    system and value, a ContactPoint's value, a code or boolean as a bare code.
+
+    `text_norm` is the folded text `:text` searches (a Coding's display, a CodeableConcept's
+    text, an Identifier's type text); `type_system` and `type_code` an Identifier's type coding,
+    for `:of-type`."""
 
     param: str
     system: str | None
     code: str | None
+    text_norm: str | None = None
+    type_system: str | None = None
+    type_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +85,35 @@ class UriRow:
     value: str
 
 
+class CompositeRow(NamedTuple):
+    """https://hl7.org/fhir/R4/search.html#composite: the values of one element's components,
+    each in the slot of its type (`storage.tables.idx_composite`, whose columns these fields
+    are, in order; None where unused). A tuple rather than a frozen dataclass: an Observation
+    makes several on every write, and a tuple of 17 is built and hashed many times faster."""
+
+    param: str
+    system1: str | None = None
+    code1: str | None = None
+    system2: str | None = None
+    code2: str | None = None
+    quantity: float | None = None
+    quantity_system: str | None = None
+    quantity_code: str | None = None
+    quantity_unit: str | None = None
+    low: int | None = None
+    high: int | None = None
+    text_norm: str | None = None
+    number1: float | None = None
+    number2: float | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    url: str | None = None
+
+    def values(self) -> tuple[object, ...]:
+        """The row in `idx_composite`'s column order."""
+        return tuple(self)
+
+
 @dataclass(slots=True)
 class IndexRows:
     """Every index row of one resource, by table."""
@@ -88,6 +125,7 @@ class IndexRows:
     quantities: list[QuantityRow] = field(default_factory=list)
     numbers: list[NumberRow] = field(default_factory=list)
     uris: list[UriRow] = field(default_factory=list)
+    composites: list[CompositeRow] = field(default_factory=list)
 
     def count(self) -> int:
         """How many rows in all (not `__len__`: an empty IndexRows is still a result)."""
@@ -99,6 +137,7 @@ class IndexRows:
             + len(self.quantities)
             + len(self.numbers)
             + len(self.uris)
+            + len(self.composites)
         )
 
 
@@ -110,7 +149,7 @@ class RowSink:
 
     def __init__(self) -> None:
         self.rows = IndexRows()
-        self._seen: set[tuple[object, ...]] = set()
+        self._seen: set[object] = set()
 
     def string(self, param: str, value_norm: str, value_exact: str) -> None:
         key = ("s", param, value_norm, value_exact)
@@ -118,11 +157,21 @@ class RowSink:
             self._seen.add(key)
             self.rows.strings.append(StringRow(param, value_norm, value_exact))
 
-    def token(self, param: str, system: str | None, code: str | None) -> None:
-        key = ("t", param, system, code)
+    def token(
+        self,
+        param: str,
+        system: str | None,
+        code: str | None,
+        text_norm: str | None = None,
+        type_system: str | None = None,
+        type_code: str | None = None,
+    ) -> None:
+        key = ("t", param, system, code, text_norm, type_system, type_code)
         if key not in self._seen:
             self._seen.add(key)
-            self.rows.tokens.append(TokenRow(param, system, code))
+            self.rows.tokens.append(
+                TokenRow(param, system, code, text_norm, type_system, type_code)
+            )
 
     def reference(
         self, param: str, target_type: str | None, target_id: str | None, url: str | None
@@ -157,3 +206,8 @@ class RowSink:
         if key not in self._seen:
             self._seen.add(key)
             self.rows.uris.append(UriRow(param, value))
+
+    def composite(self, row: CompositeRow) -> None:
+        if row not in self._seen:
+            self._seen.add(row)
+            self.rows.composites.append(row)

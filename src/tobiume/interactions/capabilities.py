@@ -1,8 +1,9 @@
 """The CapabilityStatement (https://hl7.org/fhir/R4/capabilitystatement.html), generated from
 what the server really does: the resource types it stores, the interactions the router
-implements, and the search parameters whose type has a compiler in `search.params`, each with
-the canonical URL of its definition (`searchParam.definition`), official R4 or JP Core's, so a
-client can tell `jp-kana-sort` is JP Core's `JP_Patient_KanaSort_SP`.
+implements, and the search parameters `search.params.can_search` compiles (composites only
+when every component can be searched), each with the canonical URL of its definition
+(`searchParam.definition`), official R4 or JP Core's, so a client can tell `jp-kana-sort` is
+JP Core's `JP_Patient_KanaSort_SP`.
 `api.openapi` derives the OpenAPI document from the same statement.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 from tobiume import __version__
 from tobiume.fhir.resource_types import RESOURCE_TYPES
 from tobiume.fhir.searchparams import registry
-from tobiume.search.params import compilers
+from tobiume.search.params import can_search
 
 TYPE_INTERACTIONS = (
     "read",
@@ -37,14 +38,13 @@ _DOCS = {
 def searchable(res_type: str) -> list[tuple[str, str, str, str]]:
     """(code, type, documentation, definition url) of every parameter this server can search
     on `res_type`."""
-    supported = compilers()
     defined = registry().for_type(res_type)
     params = [
         (code, kind, _DOCS[code], defined[code].url)
         for code, kind in (("_id", "token"), ("_lastUpdated", "date"))
     ]
     for code, param in sorted(defined.items()):
-        if param.type in supported and param.expression and code not in ("_id", "_lastUpdated"):
+        if can_search(param) and code not in ("_id", "_lastUpdated"):
             params.append((code, param.type, param.description or "", param.url))
     return params
 

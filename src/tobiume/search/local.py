@@ -10,12 +10,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from tobiume.storage.tables import idx_reference
 
 
-def local_reference(base_url: str | None) -> ColumnElement[bool]:
-    """A reference to this server: relative when it was written (no URL stored), or absolute
+def local_reference(
+    base_url: str | None, url: ColumnElement[str | None] = idx_reference.c.url
+) -> ColumnElement[bool]:
+    """A reference to this server: relative when it was written (no `url` stored), or absolute
     under this server's base."""
     if not base_url:
-        return idx_reference.c.url.is_(None)
+        return url.is_(None)
     under = base_url.rstrip("/") + "/"
-    return or_(
-        idx_reference.c.url.is_(None), idx_reference.c.url.startswith(under, autoescape=True)
-    )
+    return or_(url.is_(None), url.startswith(under, autoescape=True))

@@ -82,16 +82,30 @@ class SearchQuery:
     base_url: str | None = None
 
 
-def split_values(raw: str) -> tuple[str, ...]:
-    """Split on commas not escaped by a backslash, and unescape `\\,` `\\$` `\\|` `\\\\`."""
+def split_values(raw: str, *, keep_escapes: bool = False) -> tuple[str, ...]:
+    """Split on commas not escaped by a backslash, and unescape `\\,` `\\$` `\\|` `\\\\`.
+
+    A composite parameter's values keep their escapes (`keep_escapes`): `split_components` must
+    still tell a separating `$` from an escaped `\\$` (https://hl7.org/fhir/R4/search.html#escaping).
+    """
+    return _split(raw, ",", unescape=not keep_escapes)
+
+
+def split_components(value: str) -> tuple[str, ...]:
+    """A composite value (kept escaped by `split_values`) split on unescaped `$` into its
+    components, each unescaped (https://hl7.org/fhir/R4/search.html#composite)."""
+    return _split(value, "$", unescape=True)
+
+
+def _split(raw: str, separator: str, *, unescape: bool) -> tuple[str, ...]:
     values: list[str] = []
     current: list[str] = []
     chars = iter(raw)
     for ch in chars:
         if ch == "\\":
             nxt = next(chars, "")
-            current.append(nxt if nxt in ",$|\\" else "\\" + nxt)
-        elif ch == ",":
+            current.append(nxt if unescape and nxt in ",$|\\" else "\\" + nxt)
+        elif ch == separator:
             values.append("".join(current))
             current = []
         else:
@@ -119,7 +133,7 @@ def parse_query(
         if key in RESULT_PARAMETERS:
             _result_parameter(query, key, raw, max_count)
             continue
-        criterion = _criterion(res_type, key, split_values(raw), base_url, 0)
+        criterion = _criterion(res_type, key, raw, base_url, 0)
         if criterion is None:
             if strict:
                 raise BadRequest(f"Unknown search parameter {key!r} for {res_type}")
@@ -130,7 +144,7 @@ def parse_query(
 
 
 def _criterion(
-    res_type: str, key: str, values: tuple[str, ...], base_url: str | None, depth: int
+    res_type: str, key: str, raw: str, base_url: str | None, depth: int
 ) -> Criterion | None:
     """The criterion `key=values` on `res_type`, or None when `key` names no parameter of it.
 
@@ -140,12 +154,14 @@ def _criterion(
     if depth > MAX_CHAIN:
         raise BadRequest(f"Chains and _has nest at most {MAX_CHAIN} levels")
     if key.startswith("_has:"):
-        return _has(res_type, key, values, base_url, depth)
+        return _has(res_type, key, raw, base_url, depth)
     head, dot, rest = key.partition(".")
     name, _, modifier = head.partition(":")
     definition = registry().for_type(res_type).get(name)
     if definition is not None and not definition.expression:
         definition = None  # e.g. _query, _content: nothing is indexed for them
+    composite = definition is not None and definition.type == "composite"
+    values = split_values(raw, keep_escapes=composite and not dot)
     if not dot:
         if definition is None and name not in ("_id", "_lastUpdated"):
             return None
@@ -157,15 +173,13 @@ def _criterion(
         raise BadRequest(f"{name} may refer to several types; name one, as {name}:Patient.{rest}")
     if definition.target and target not in definition.target:
         raise BadRequest(f"{name} never refers to a {target}")
-    inner = _criterion(target, rest, values, base_url, depth + 1)
+    inner = _criterion(target, rest, raw, base_url, depth + 1)
     if inner is None:
         raise BadRequest(f"Unknown search parameter {rest!r} for {target} in {key!r}")
     return Criterion(definition, name, None, values, base_url, chain=Link(target, inner))
 
 
-def _has(
-    res_type: str, key: str, values: tuple[str, ...], base_url: str | None, depth: int
-) -> Criterion:
+def _has(res_type: str, key: str, raw: str, base_url: str | None, depth: int) -> Criterion:
     parts = key.split(":", 3)
     if len(parts) < 4 or not all(parts[1:]):
         raise BadRequest(f"{key!r}: _has takes _has:Type:reference:parameter")
@@ -175,10 +189,10 @@ def _has(
         raise BadRequest(f"{key!r}: {ref_name!r} is not a reference parameter of {source!r}")
     if reference.target and res_type not in reference.target:
         raise BadRequest(f"{key!r}: {source}.{ref_name} never refers to a {res_type}")
-    inner = _criterion(source, rest, values, base_url, depth + 1)
+    inner = _criterion(source, rest, raw, base_url, depth + 1)
     if inner is None:
         raise BadRequest(f"Unknown search parameter {rest!r} for {source} in {key!r}")
-    return Criterion(reference, "_has", None, values, base_url, has=Link(source, inner))
+    return Criterion(reference, "_has", None, split_values(raw), base_url, has=Link(source, inner))
 
 
 def _includes(res_type: str, key: str, raw: str) -> list[Include]:

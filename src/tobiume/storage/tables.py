@@ -37,6 +37,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -128,7 +129,24 @@ idx_token = _index_table(
     "idx_token",
     Column("system", Text, nullable=True),
     Column("code", Text, nullable=True),
-    indexes=(Index("ix_idx_token_match", "res_type", "param", "code", "system", "res_pk"),),
+    # `:text` (https://hl7.org/fhir/R4/search.html#token): the folded display text.
+    Column("text_norm", Text, nullable=True),
+    # `:of-type`: an Identifier's type coding, beside its system (`system`) and value (`code`).
+    Column("type_system", Text, nullable=True),
+    Column("type_code", Text, nullable=True),
+    indexes=(
+        Index("ix_idx_token_match", "res_type", "param", "code", "system", "res_pk"),
+        # Most token rows have no text: a partial index keeps writes of codes as cheap as before.
+        Index(
+            "ix_idx_token_text",
+            "res_type",
+            "param",
+            "text_norm",
+            postgresql_ops={"text_norm": "text_pattern_ops"},
+            postgresql_where=text("text_norm IS NOT NULL"),
+            sqlite_where=text("text_norm IS NOT NULL"),
+        ),
+    ),
 )
 
 idx_reference = _index_table(
@@ -181,6 +199,30 @@ idx_uri = _index_table(
     indexes=(Index("ix_idx_uri_match", "res_type", "param", "value", "res_pk"),),
 )
 
+idx_composite = _index_table(
+    "idx_composite",
+    # One row per element a composite parameter's expression selects and per combination of its
+    # components' values there (`indexing.kinds.composite`); a component fills the slot of its
+    # type: the first token component `system1`/`code1`, a second one `system2`/`code2`, ...
+    Column("system1", Text, nullable=True),
+    Column("code1", Text, nullable=True),
+    Column("system2", Text, nullable=True),
+    Column("code2", Text, nullable=True),
+    Column("quantity", Float, nullable=True),
+    Column("quantity_system", Text, nullable=True),
+    Column("quantity_code", Text, nullable=True),
+    Column("quantity_unit", Text, nullable=True),
+    Column("low", BigInteger, nullable=True),
+    Column("high", BigInteger, nullable=True),
+    Column("text_norm", Text, nullable=True),
+    Column("number1", Float, nullable=True),
+    Column("number2", Float, nullable=True),
+    Column("target_type", String(TYPE_LEN), nullable=True),
+    Column("target_id", String(ID_LEN), nullable=True),
+    Column("url", Text, nullable=True),
+    indexes=(Index("ix_idx_composite_match", "res_type", "param", "code1", "system1", "res_pk"),),
+)
+
 INDEX_KEY_COLUMNS = ("res_pk", "res_type", "patient_id")
 """The columns every index row shares: which resource, its type and its compartment owner."""
 
@@ -199,4 +241,5 @@ INDEX_TABLES: tuple[Table, ...] = (
     idx_quantity,
     idx_number,
     idx_uri,
+    idx_composite,
 )

@@ -23,11 +23,17 @@ class DateCompiler:
 
     def clause(self, res_type: str, criterion: Criterion) -> ColumnElement[bool]:
         check_modifier(criterion)
-        alternatives = [_value_clause(criterion.name, value) for value in criterion.values]
+        alternatives = [date_clause(criterion.name, value) for value in criterion.values]
         return with_rows(idx_date, res_type, criterion.name, or_(*alternatives))
 
 
-def _value_clause(name: str, value: str) -> ColumnElement[bool]:
+def date_clause(
+    name: str,
+    value: str,
+    col_low: ColumnElement[int | None] = idx_date.c.low,
+    col_high: ColumnElement[int | None] = idx_date.c.high,
+) -> ColumnElement[bool]:
+    """One prefixed date against a stored range (`idx_date`, or a composite's date slot)."""
     prefix, text = split_prefix(value)
     try:
         low, high = parse_range(text)
@@ -36,5 +42,5 @@ def _value_clause(name: str, value: str) -> ColumnElement[bool]:
     if prefix == "ap":
         now = int(time.time() * 1_000_000)
         slack = abs(now - (low + high) // 2) // 10
-        return and_(idx_date.c.low <= high + slack, idx_date.c.high >= low - slack)
-    return range_clause(prefix, low, high, idx_date.c.low, idx_date.c.high)
+        return and_(col_low <= high + slack, col_high >= low - slack)
+    return range_clause(prefix, low, high, col_low, col_high)

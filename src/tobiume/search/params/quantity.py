@@ -4,6 +4,8 @@ number compares as in `number`."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlalchemy import and_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -14,25 +16,42 @@ from tobiume.search.query import Criterion
 from tobiume.storage.tables import idx_quantity
 
 
+class QuantityColumns(NamedTuple):
+    """Where a quantity is stored (`idx_quantity`, or the quantity slot of `idx_composite`)."""
+
+    value: ColumnElement[float]
+    system: ColumnElement[str | None]
+    code: ColumnElement[str | None]
+    unit: ColumnElement[str | None]
+
+
+QUANTITY = QuantityColumns(
+    idx_quantity.c.value, idx_quantity.c.system, idx_quantity.c.code, idx_quantity.c.unit
+)
+
+
 class QuantityCompiler:
     table = idx_quantity
 
     def clause(self, res_type: str, criterion: Criterion) -> ColumnElement[bool]:
         check_modifier(criterion)
-        alternatives = [_value_clause(criterion.name, value) for value in criterion.values]
+        alternatives = [quantity_clause(criterion.name, value) for value in criterion.values]
         return with_rows(idx_quantity, res_type, criterion.name, or_(*alternatives))
 
 
-def _value_clause(name: str, value: str) -> ColumnElement[bool]:
+def quantity_clause(
+    name: str, value: str, columns: QuantityColumns = QUANTITY
+) -> ColumnElement[bool]:
+    """One `[prefix]number[|system|code]` against quantity `columns`."""
     number, _, unit = value.partition("|")
     system, bar, code = unit.partition("|")
     if not bar and unit:
         raise BadRequest(f"{name}: {value!r} is not number|system|code")
-    parts = [compare(idx_quantity.c.value, name, number)]
+    parts = [compare(columns.value, name, number)]
     if system:
-        parts.append(idx_quantity.c.system == system)
+        parts.append(columns.system == system)
     if code and system:
-        parts.append(idx_quantity.c.code == code)
+        parts.append(columns.code == code)
     elif code:
-        parts.append(or_(idx_quantity.c.code == code, idx_quantity.c.unit == code))
+        parts.append(or_(columns.code == code, columns.unit == code))
     return and_(*parts)

@@ -8,6 +8,8 @@ Reference's logical identifier (`system|value`), indexed as a token of `{name}:i
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlalchemy import and_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -18,6 +20,19 @@ from tobiume.search.params.base import with_rows
 from tobiume.search.params.token import token_clause
 from tobiume.search.query import Criterion
 from tobiume.storage.tables import idx_reference, idx_token
+
+
+class ReferenceColumns(NamedTuple):
+    """Where a reference is stored (`idx_reference`, or the reference slot of `idx_composite`)."""
+
+    target_type: ColumnElement[str | None]
+    target_id: ColumnElement[str | None]
+    url: ColumnElement[str | None]
+
+
+REFERENCE = ReferenceColumns(
+    idx_reference.c.target_type, idx_reference.c.target_id, idx_reference.c.url
+)
 
 
 class ReferenceCompiler:
@@ -38,18 +53,24 @@ class ReferenceCompiler:
         if modifier is not None and targets and modifier not in targets:
             raise BadRequest(f"{criterion.name} never refers to a {modifier}")
         alternatives = [
-            _value_clause(value, modifier, targets, criterion.base_url)
+            reference_clause(value, modifier, criterion.base_url, targets=targets)
             for value in criterion.values
         ]
         return with_rows(idx_reference, res_type, criterion.name, or_(*alternatives))
 
 
-def _value_clause(
-    value: str, type_: str | None, targets: tuple[str, ...], base_url: str | None
+def reference_clause(
+    value: str,
+    type_: str | None,
+    base_url: str | None,
+    columns: ReferenceColumns = REFERENCE,
+    targets: tuple[str, ...] = (),
 ) -> ColumnElement[bool]:
-    """One value. A bare id with no `:Type` may point at any of the parameter's target types:
-    naming them keeps the lookup on the leading columns of the value index (type, then id)
-    instead of reading every reference of the parameter."""
+    """One reference value (`type_`: the `:Type` modifier) against reference `columns`.
+
+    A bare id with no `:Type` may point at any of the parameter's `targets`: naming them keeps
+    the lookup on the leading columns of the match index (type, then id) instead of reading
+    every reference of the parameter."""
     if not value:
         raise BadRequest("A reference search value must not be empty")
     local = value
@@ -57,27 +78,27 @@ def _value_clause(
         local = value[len(base_url.rstrip("/")) + 1 :]
     target = reference_target(local)
     if target is not None and target.absolute:
-        return idx_reference.c.url == value  # another server's resource: only its URL matches
+        return columns.url == value  # another server's resource: only its URL matches
     if target is not None:
         if type_ is not None and type_ != target.res_type:
             raise BadRequest(f"{value!r} is not a {type_}")
         return and_(
-            idx_reference.c.target_type == target.res_type,
-            idx_reference.c.target_id == target.res_id,
-            local_reference(base_url),
+            columns.target_type == target.res_type,
+            columns.target_id == target.res_id,
+            local_reference(base_url, columns.url),
         )
     if "/" in value or ":" in value:
-        return idx_reference.c.url == value  # urn:uuid:..., a canonical
+        return columns.url == value  # urn:uuid:..., a canonical
     if type_ is not None:
         return and_(
-            idx_reference.c.target_type == type_,
-            idx_reference.c.target_id == value,
-            local_reference(base_url),
+            columns.target_type == type_,
+            columns.target_id == value,
+            local_reference(base_url, columns.url),
         )
     if targets:
         return and_(
-            idx_reference.c.target_type.in_(targets),
-            idx_reference.c.target_id == value,
-            local_reference(base_url),
+            columns.target_type.in_(targets),
+            columns.target_id == value,
+            local_reference(base_url, columns.url),
         )
-    return and_(idx_reference.c.target_id == value, local_reference(base_url))
+    return and_(columns.target_id == value, local_reference(base_url, columns.url))

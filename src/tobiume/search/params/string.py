@@ -32,9 +32,19 @@ class StringCompiler:
 def _value_clause(value: str, modifier: str | None) -> ColumnElement[bool]:
     if modifier == "exact":
         return idx_string.c.value_exact == value
+    if modifier == "contains":
+        return idx_string.c.value_norm.contains(_folded(value), autoescape=True)
+    return prefix_clause(idx_string.c.value_norm, value)
+
+
+def prefix_clause(column: ColumnElement[str | None], value: str) -> ColumnElement[bool]:
+    """A folded `column` that starts with `value` folded the same way: string search's default
+    match, which token `:text` and a composite's string component share."""
+    return column.startswith(_folded(value), autoescape=True)
+
+
+def _folded(value: str) -> str:
     folded = fold(value)[:MAX_NORM_LENGTH]
     if not folded:
         raise BadRequest(f"The search value {value!r} has nothing left to match once folded")
-    if modifier == "contains":
-        return idx_string.c.value_norm.contains(folded, autoescape=True)
-    return idx_string.c.value_norm.startswith(folded, autoescape=True)
+    return folded

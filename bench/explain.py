@@ -1,0 +1,106 @@
+"""The query plans of the search benchmark's scenarios, written to docs/search-plans.md.
+
+    .venv/bin/python bench/explain.py        # after bench/search.py has loaded the city
+
+For the first URL of each scenario of `bench/search.py` it compiles the statement the server
+sends (the page, and the count for `_summary=count`) with its values inlined, runs
+`EXPLAIN (ANALYZE, BUFFERS)` three times in one session with the server's settings (custom
+plans), and keeps the last, warm, plan. It then checks that no plan reads an index table or
+`resource` by a sequential scan.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+from pathlib import Path
+
+from sqlalchemy import true
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.sql import Select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import run
+
+import search
+from tobiume.db import PG_SESSION_SETTINGS
+from tobiume.search.compile import count_statement, counts_everything, page_statement
+from tobiume.search.query import parse_query
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "search-plans.md"
+BASE = "http://127.0.0.1:8000/fhir"
+_SEQ_SCAN = re.compile(r"Seq Scan on (idx_\w+|resource\b)")
+
+
+def statement_sql(url: str) -> str:
+    path, _, qs = url.partition("?")
+    res_type = path.rsplit("/", 1)[-1]
+    query = parse_query(
+        res_type, urllib.parse.parse_qsl(qs), default_count=20, max_count=1000, base_url=BASE
+    )
+    if query.summary == "count" and counts_everything(query):
+        return f"SELECT coalesce(sum(delta), 0) FROM resource_count WHERE res_type = '{res_type}'"
+    stmt: Select[object] = (
+        count_statement(query, true())
+        if query.summary == "count"
+        else page_statement(query, true())
+    )
+    compiled = stmt.compile(dialect=asyncpg_dialect(), compile_kwargs={"literal_binds": True})
+    return str(compiled)
+
+
+def explain(bench: search.SearchBench, sql: str) -> str:
+    settings = "".join(f"SET {k} = {v};\n" for k, v in PG_SESSION_SETTINGS.items())
+    runs = "".join(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql};\n" for _ in range(3))
+    a = bench.args
+    out = subprocess.run(
+        ["psql", "-X", "-q", "-h", a.pg_host, "-p", str(a.pg_port), "-U", a.pg_user, a.database],
+        input=settings + runs,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    plans = [p for p in out.split("QUERY PLAN") if p.strip()]
+    last = plans[-1].split("\n", 2)[-1]  # drop the header's dashes
+    return "\n".join(line for line in last.splitlines() if not line.startswith("("))
+
+
+def main() -> int:
+    args = run.parse_args(["--database", "tobiume_bench_city"])
+    with tempfile.TemporaryDirectory(prefix="tobiume-explain-") as work:
+        bench = search.SearchBench(args, Path(work))
+        sections = []
+        failures = []
+        for name, paths in bench.scenarios().items():
+            url = paths[0]
+            sql = statement_sql(url)
+            plan = explain(bench, sql)
+            if _SEQ_SCAN.search(plan):
+                failures.append(name)
+            sections.append(
+                f"## {name}\n\n`GET {urllib.parse.unquote(url)}`\n\n"
+                f"```sql\n{sql}\n```\n\n```\n{plan.strip()}\n```\n"
+            )
+    DOCS.write_text(
+        "# Search plans\n\n"
+        "The plans PostgreSQL 15 chose for the search benchmark's scenarios\n"
+        "(`bench/search.py`) on the synthetic city of about 30,000 citizens (1,093,159\n"
+        "resources), warm, with the\n"
+        "server's session settings (custom plans, `tobiume.db.PG_SESSION_SETTINGS`). Written by\n"
+        "`.venv/bin/python bench/explain.py`; why the indexes look as they do is in\n"
+        "`src/tobiume/storage/tables.py` and `src/tobiume/search/compile.py` (`matching`).\n\n"
+        + "\n".join(sections)
+    )
+    print(f"wrote {DOCS}")
+    if failures:
+        print(f"sequential scan of an index table or resource in: {', '.join(failures)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
