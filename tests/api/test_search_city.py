@@ -55,7 +55,7 @@ JP_CORE = "http://jpfhir.jp/fhir/core/StructureDefinition/"
 def pairs(query: str) -> list[tuple[str, str]]:
     """`a=1&b=2` as query pairs (values are sent percent-encoded as they are written)."""
     out: list[tuple[str, str]] = []
-    for part in query.split("&"):
+    for part in filter(None, query.split("&")):
         name, _, value = part.partition("=")
         out.append((name, value))
     return out
@@ -69,11 +69,12 @@ async def check(
     *,
     empty: bool = False,
     everything: bool = False,
+    path: str | None = None,
 ) -> None:
     """The search finds exactly `expected` over all its pages. Unless told, an expectation must
     be neither empty nor every resource of the type, so that the query can tell a right
-    answer from a careless one."""
-    found = await search_all(city.client, res_type, pairs(query))
+    answer from a careless one. `path` searches elsewhere than `res_type` (a compartment)."""
+    found = await search_all(city.client, path or res_type, pairs(query))
     assert all(m.startswith(f"{res_type}/") for m in found.matches)
     assert found.ids == expected, (
         f"{city.backend}: {res_type}?{query}: missing {sorted(expected - found.ids)[:10]}, "
