@@ -511,6 +511,34 @@ async def test_date_prefixes_and_partial_dates(loaded: City) -> None:
     await check(loaded, "Encounter", "date=ge2025-02&date=lt2025-04", anded)
 
 
+async def test_date_prefixes_at_the_edges_of_stored_values(loaded: City) -> None:
+    """Searched with a value some resource holds, at its own precision, the edges of the two
+    ranges meet: `gt` / `lt` / `sa` / `eb` exclude that resource and `ge` / `le` / `eq` keep it."""
+    world = loaded.world
+    edges = {
+        "Observation": world.by_key["Observation/c000012-lab-1"]["effectiveDateTime"],
+        "Patient": world.by_key["Patient/c000008"]["birthDate"],
+        "Encounter": world.by_key["Encounter/c000017-enc-3"]["period"]["start"],
+    }
+    for res_type, value in edges.items():
+        for prefix in ("eq", "ne", "gt", "ge", "lt", "le", "sa", "eb"):
+            query = f"{prefix}{value}"
+            expected = world.ids(
+                res_type, lambda r: any(date_matches(query, v) for v in RANGES[res_type](r))
+            )
+            # a stay is longer than the second it starts in: none equal, all differ
+            empty = res_type == "Encounter" and prefix == "eq"
+            everything = res_type == "Encounter" and prefix == "ne"
+            await check(
+                loaded,
+                res_type,
+                f"{PARAMS[res_type]}={query}",
+                expected,
+                empty=empty,
+                everything=everything,
+            )
+
+
 async def test_date_approximately(loaded: City) -> None:
     """`ap` is "approximately the same", its width the server's choice (10% of the distance from
     now is recommended): a value inside the searched day must match, one further away than the
