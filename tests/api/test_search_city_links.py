@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tests.api.city_checks import HBA1C, ICD10, check
 from tests.api.city_oracle import (
     Found,
     Resource,
@@ -34,7 +35,6 @@ from tests.api.city_oracle import (
     token,
 )
 from tests.api.city_world import JLAC10, City
-from tests.api.test_search_city import HBA1C, ICD10, check
 from tests.conftest import ROOT
 
 RECORD_CATEGORY = "http://tobiume.example/fhir/CodeSystem/record-category"
