@@ -19,13 +19,12 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
-from sqlalchemy import delete
 
+from tests.helpers import empty_tables
 from tobiume.config import Settings
 from tobiume.db import Database
 from tobiume.main import create_app
 from tobiume.storage.migrate import upgrade
-from tobiume.storage.tables import metadata, resource_count
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -137,9 +136,7 @@ async def backend(chosen_backend: Backend) -> Backend:
     """The backend with every table emptied, so that each test starts from nothing."""
     chosen = chosen_backend
     async with chosen.database.engine.begin() as conn:
-        # resource_count last: deleting resources adds its rows (storage.counts).
-        for table in sorted(reversed(metadata.sorted_tables), key=lambda t: t is resource_count):
-            await conn.execute(delete(table))
+        await empty_tables(conn)
     return chosen
 
 

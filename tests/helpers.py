@@ -6,12 +6,13 @@ from collections import Counter
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tobiume.db import Database
 from tobiume.indexing.extract import extract
 from tobiume.indexing.values import table_values
-from tobiume.storage.tables import INDEX_TABLES, metadata, resource, value_columns
+from tobiume.storage.tables import INDEX_TABLES, metadata, resource, resource_count, value_columns
 
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 JP_OID = "urn:oid:1.2.392.100495.20.3.51.11234567890"
@@ -84,6 +85,13 @@ async def create(
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def empty_tables(conn: AsyncConnection) -> None:
+    """Delete every row of every table; `resource_count` last, since deleting resources adds
+    rows to it on PostgreSQL (`storage.counts`)."""
+    for table in sorted(reversed(metadata.sorted_tables), key=lambda t: t is resource_count):
+        await conn.execute(delete(table))
 
 
 async def row_counts(database: Database) -> dict[str, int]:

@@ -15,15 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import delete
 
 from tests.api.city_oracle import Resource, World
 from tests.conftest import Backend
-from tests.helpers import FHIR_JSON
+from tests.helpers import FHIR_JSON, empty_tables
 from tobiume.demo.generate import AS_OF, city
 from tobiume.demo.output import write_ndjson
 from tobiume.importer import import_paths
-from tobiume.storage.tables import metadata
 
 CITIZENS = 60
 SEED = 1
@@ -122,8 +120,7 @@ def build() -> tuple[list[Resource], list[Resource]]:
 
 async def load(backend: Backend, client: httpx.AsyncClient, tmp: Path) -> tuple[World, str]:
     async with backend.database.engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            await conn.execute(delete(table))
+        await empty_tables(conn)
     imported, written = build()
     write_ndjson(imported, tmp)
     report = await import_paths(backend.settings, [tmp], show=False, jobs=1)
