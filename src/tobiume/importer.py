@@ -38,6 +38,7 @@ from typing import IO, Any, cast
 
 import orjson
 from rich.progress import Progress
+from sqlalchemy import text
 
 from tobiume.access.policy import OpenAccess
 from tobiume.config import Settings
@@ -202,10 +203,22 @@ async def import_paths(
                     await loader.json_file(path)
                 loader.report.files += 1
                 progress.advance(task)
+        await refresh_statistics(database)
     finally:
         loader.close()
         await database.dispose()
     return loader.report
+
+
+async def refresh_statistics(database: Database) -> None:
+    """ANALYZE after a bulk load (PostgreSQL). The planner's statistics otherwise describe the
+    tables as they were before it, often empty, until autovacuum gets round to them: a search
+    planned for empty index tables scans them once per row, and took 20 s instead of 0.2 s on
+    a freshly imported town of 3,000 resources. SQLite's planner needs no statistics here."""
+    if database.is_sqlite:
+        return
+    async with database.read() as conn:
+        await conn.execute(text("ANALYZE"))
 
 
 async def import_city(
@@ -234,6 +247,7 @@ async def import_city(
         )
         await loader.lines(f"demo city (seed {seed})", _batches(numbered))
         loader.report.files = 1
+        await refresh_statistics(database)
     finally:
         loader.close()
         await database.dispose()
