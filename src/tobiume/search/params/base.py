@@ -3,6 +3,7 @@ date, number and quantity share (https://hl7.org/fhir/R4/search.html#prefix)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy import Select, Table, and_, not_, or_, select
@@ -36,10 +37,14 @@ def with_rows(
     index first; PostgreSQL plans both as the same semi-join.
     """
     return resource.c.pk.in_(
-        select(table.c.res_pk).where(
-            table.c.res_type == res_type, table.c.param == param, *conditions
-        )
+        select(table.c.res_pk).where(of_param(table, res_type, param), *conditions)
     )
+
+
+@lru_cache(maxsize=4096)
+def of_param(table: Table, res_type: str, param: str) -> ColumnElement[bool]:
+    """`table`'s rows of `param` on `res_type`: built once per triple, shared by statements."""
+    return and_(table.c.res_type == res_type, table.c.param == param)
 
 
 def keys_of(clause: ColumnElement[bool]) -> Select[Any] | None:
