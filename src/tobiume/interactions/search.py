@@ -9,6 +9,7 @@ given when it is known for free (a first page that holds everything) or asked fo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,15 +21,16 @@ from tobiume.fhir.outcomes import operation_outcome
 from tobiume.fhir.resource_types import is_resource_type
 from tobiume.fhir.summary import select_elements, summarize
 from tobiume.interactions.context import Context, FhirResponse
+from tobiume.search import cursor
 from tobiume.search.compile import (
     count_statement,
     counts_everything,
-    next_cursor,
     page_statement,
     system_count_statement,
     system_match,
     system_page_statement,
 )
+from tobiume.search.cursor import Cursor
 from tobiume.search.include import MAX_INCLUDED, MAX_ROUNDS, Include, Row
 from tobiume.search.include import statement as include_statement
 from tobiume.search.query import SearchQuery, parse_query
@@ -64,21 +66,14 @@ async def search(
         )
     rows = (await ctx.conn.execute(page_statement(parsed, visible))).all()
     page, more = rows[: parsed.count], len(rows) > parsed.count
+    if parsed.cursor is not None and parsed.cursor.backward:
+        page.reverse()
     envelope: dict[str, object] = {"type": "searchset"}
     if parsed.total == "accurate":
         envelope["total"] = await _count(ctx, parsed)
     elif parsed.cursor is None and not more and parsed.total != "none":
         envelope["total"] = len(page)
-    kept = [(k, v) for k, v in query if k != "_cursor"]
-    links = [{"relation": "self", "url": _url(ctx, where, query)}]
-    if more and page:
-        links.append(
-            {
-                "relation": "next",
-                "url": _url(ctx, where, [*kept, ("_cursor", next_cursor(parsed, page[-1]))]),
-            }
-        )
-    envelope["link"] = links
+    envelope["link"] = _page_links(ctx, where, query, parsed.fingerprint, parsed.cursor, page, more)
     entries = [
         Entry(
             {"fullUrl": f"{ctx.base_url}/{res_type}/{res_id}", "search": {"mode": "match"}},
@@ -106,7 +101,10 @@ async def system_search(
     for res_type in types:
         if not is_resource_type(res_type):
             raise BadRequest(f"_type: {res_type!r} is not a resource type")
-    rest = [(k, v) for k, v in query if k != "_type"]
+    rest = [(k, v) for k, v in query if k not in ("_type", "_cursor")]
+    owner = cursor.fingerprint(",".join(types), None, rest)
+    given = [v for k, v in query if k == "_cursor"]
+    start = cursor.decode(owner, (), given[-1]) if given else None
     queries = [
         parse_query(
             res_type,
@@ -129,15 +127,13 @@ async def system_search(
     links = [{"relation": "self", "url": _url(ctx, "", query)}]
     if first.summary == "count":
         return FhirResponse(200, bundle_text({**envelope, "link": links}, []))
-    rows = (await ctx.conn.execute(system_page_statement(match, first.cursor, first.count))).all()
+    rows = (await ctx.conn.execute(system_page_statement(match, start, first.count))).all()
     page, more = rows[: first.count], len(rows) > first.count
-    if first.cursor is None and not more and first.total != "none":
+    if start is not None and start.backward:
+        page.reverse()
+    if start is None and not more and first.total != "none":
         envelope["total"] = len(page)
-    if more and page:
-        kept = [(k, v) for k, v in query if k != "_cursor"]
-        next_url = _url(ctx, "", [*kept, ("_cursor", str(page[-1][0]))])
-        links.append({"relation": "next", "url": next_url})
-    envelope["link"] = links
+    envelope["link"] = _page_links(ctx, "", query, owner, start, page, more, sort_values=False)
     entries = [
         Entry(
             {"fullUrl": f"{ctx.base_url}/{kind}/{res_id}", "search": {"mode": "match"}},
@@ -149,6 +145,39 @@ async def system_search(
     if ignored:
         entries.append(_ignored_outcome(ignored))
     return FhirResponse(200, bundle_text(envelope, entries))
+
+
+def _page_links(
+    ctx: Context,
+    where: str,
+    query: list[tuple[str, str]],
+    owner: str,
+    start: Cursor | None,
+    page: Sequence[Sequence[Any]],
+    more: bool,
+    *,
+    sort_values: bool = True,
+) -> list[dict[str, str]]:
+    """`self`, and `next` and `previous` where such pages exist
+    (https://hl7.org/fhir/R4/http.html#paging): going forward, a next page when a row beyond
+    this page was read and a previous one unless this is the first; going back, the reverse.
+    Each starts beside this page's last or first row (`search.cursor`)."""
+    links = [{"relation": "self", "url": _url(ctx, where, query)}]
+    if not page:
+        return links
+    backward = start is not None and start.backward
+    kept = [(k, v) for k, v in query if k != "_cursor"]
+
+    def link(relation: str, row: Sequence[Any], back: bool) -> dict[str, str]:
+        values = tuple(row[3:]) if sort_values else ()  # a system search is in key order
+        text = cursor.encode(owner, Cursor(back, values, row[0]))
+        return {"relation": relation, "url": _url(ctx, where, [*kept, ("_cursor", text)])}
+
+    if more or backward:
+        links.append(link("next", page[-1], False))
+    if (start is not None and not backward) or (backward and more):
+        links.append(link("previous", page[0], True))
+    return links
 
 
 async def _count(ctx: Context, parsed: SearchQuery) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, Table, and_, func, or_, select
@@ -19,6 +20,7 @@ from tobiume.errors import BadRequest
 from tobiume.fhir.compartment import OWN_ID, PATIENT_COMPARTMENT
 from tobiume.indexing.dates import parse_range
 from tobiume.search import sort
+from tobiume.search.cursor import Cursor
 from tobiume.search.local import local_reference
 from tobiume.search.params import compilers
 from tobiume.search.params.base import driver_rank, keys_of, range_clause, split_prefix, with_rows
@@ -119,6 +121,15 @@ def _clause(
         return _has_clause(res_type, criterion, visible)
     if criterion.chain is not None:
         return _chain_clause(res_type, criterion, visible)
+    return _plain_clause(res_type, criterion)
+
+
+@lru_cache(maxsize=1024)
+def _plain_clause(res_type: str, criterion: Criterion) -> ColumnElement[bool]:
+    """A criterion without links (which would carry the access predicate), built once for
+    as long as it is asked often: building costs more than running a selective search, and
+    common criteria (`status=active`, `class=IMP`, a lab code) recur in every client's queries.
+    SQL constructs are immutable, so statements may share one."""
     if criterion.name == "_id":
         return _id_clause(criterion)
     if criterion.name == "_lastUpdated":
@@ -191,32 +202,20 @@ def _has_clause(
 
 
 def page_statement(query: SearchQuery, visible: ColumnElement[bool]) -> Select[Any]:
-    """One page of matches, one row more than asked to tell if a next page exists: in key
-    order, or in `_sort` order (then each row also holds its sort values, for the next link)."""
+    """One page of matches, one row more than asked to tell if another page exists, in key
+    order or in `_sort` order (then each row also holds its sort values, for the page links).
+    A previous page is read backwards from its end: the caller reverses the rows."""
     exprs = [sort.expression(query.res_type, key) for key in query.sort]
     stmt = matching(query, visible, resource.c.pk, resource.c.res_id, resource.c.body, *exprs)
+    backward = False
     if query.cursor is not None:
-        if query.sort:
-            values, last = sort.decode_cursor(query.sort, query.cursor)
-            stmt = stmt.where(sort.after(query.sort, exprs, values, last))
-        else:
-            stmt = stmt.where(resource.c.pk > _key_cursor(query.cursor))
-    ordering = sort.order_by(query.sort, exprs) if query.sort else [resource.c.pk]
+        backward = query.cursor.backward
+        start = sort.after(
+            query.sort, exprs, query.cursor.values, query.cursor.pk, backward=backward
+        )
+        stmt = stmt.where(start)
+    ordering = sort.order_by(query.sort, exprs, backward=backward)
     return stmt.order_by(*ordering).limit(query.count + 1)
-
-
-def next_cursor(query: SearchQuery, last_row: Sequence[Any]) -> str:
-    """The `_cursor` of the page after the one that ends with `last_row`."""
-    if query.sort:
-        return sort.encode_cursor(query.sort, list(last_row[3:]), last_row[0])
-    return str(last_row[0])
-
-
-def _key_cursor(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError as exc:
-        raise BadRequest("This page link is not valid; start the search again") from exc
 
 
 def counts_everything(query: SearchQuery) -> bool:
@@ -250,13 +249,15 @@ def system_match(
 
 
 def system_page_statement(
-    match: ColumnElement[bool], cursor: str | None, count: int
+    match: ColumnElement[bool], start: Cursor | None, count: int
 ) -> Select[Any]:
+    """A page of a system-level search, in key order (backwards for a previous page)."""
     stmt = select(resource.c.pk, resource.c.res_type, resource.c.res_id, resource.c.body)
     stmt = stmt.where(match)
-    if cursor is not None:
-        stmt = stmt.where(resource.c.pk > _key_cursor(cursor))
-    return stmt.order_by(resource.c.pk).limit(count + 1)
+    backward = start is not None and start.backward
+    if start is not None:
+        stmt = stmt.where(sort.after((), (), (), start.pk, backward=backward))
+    return stmt.order_by(*sort.order_by((), (), backward=backward)).limit(count + 1)
 
 
 def system_count_statement(match: ColumnElement[bool]) -> Select[int]:

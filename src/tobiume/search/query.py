@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from tobiume.errors import BadRequest
 from tobiume.fhir.searchparams import SearchParam, registry
 from tobiume.fhir.summary import SUMMARY_MODES, parse_elements
+from tobiume.search import cursor
+from tobiume.search.cursor import Cursor
 from tobiume.search.include import Include, parse_include
 from tobiume.search.sort import SortKey, parse_sort
 
@@ -69,8 +71,10 @@ class SearchQuery:
     res_type: str
     criteria: list[Criterion] = field(default_factory=list)
     count: int = 20
-    cursor: str | None = None
-    """Where the page starts: after this key, or (sorted) after these sort values and key."""
+    cursor: Cursor | None = None
+    """Where the page starts (`search.cursor`)."""
+    fingerprint: str = ""
+    """What the search matches and in which order, which its page links must carry."""
     sort: tuple[SortKey, ...] = ()
     total: str | None = None
     ignored: list[str] = field(default_factory=list)
@@ -126,9 +130,14 @@ def parse_query(
 ) -> SearchQuery:
     """Turn query pairs into criteria for `res_type`; unknown parameters per `strict`."""
     query = SearchQuery(res_type, count=default_count, base_url=base_url, patient=patient)
+    query.fingerprint = cursor.fingerprint(res_type, patient, pairs)
+    given_cursor: str | None = None
     for key, raw in pairs:
         if key.partition(":")[0] in ("_include", "_revinclude"):
             query.includes.extend(_includes(res_type, key, raw))
+            continue
+        if key == "_cursor":
+            given_cursor = raw
             continue
         if key in RESULT_PARAMETERS:
             _result_parameter(query, key, raw, max_count)
@@ -140,6 +149,8 @@ def parse_query(
             query.ignored.append(key)
             continue
         query.criteria.append(criterion)
+    if given_cursor is not None:
+        query.cursor = cursor.decode(query.fingerprint, query.sort, given_cursor)
     return query
 
 
@@ -214,8 +225,6 @@ def _result_parameter(query: SearchQuery, key: str, raw: str, max_count: int) ->
         if count < 0:
             raise BadRequest("_count must not be negative")
         query.count = min(count, max_count)
-    elif key == "_cursor":
-        query.cursor = raw
     elif key == "_sort":
         query.sort = parse_sort(query.res_type, raw)
     elif key == "_summary":

@@ -14,13 +14,11 @@ keyset, stable while others write (no OFFSET over a moving set).
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-import orjson
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -76,6 +74,7 @@ def parse_sort(res_type: str, raw: str) -> tuple[SortKey, ...]:
     return tuple(keys)
 
 
+@lru_cache(maxsize=1024)
 def expression(res_type: str, key: SortKey) -> ColumnElement[Any]:
     """The value a resource sorts by on `key` (NULL when it has none)."""
     if key.name == "_id":
@@ -89,6 +88,9 @@ def expression(res_type: str, key: SortKey) -> ColumnElement[Any]:
         column = _VALUE_COLUMNS[key.param.type]
     table = column.table
     pick = func.max(column) if key.descending else func.min(column)
+    # GROUP BY the one key keeps PostgreSQL from answering min/max by walking the match index
+    # (type, parameter, value, ...) in value order until it meets this resource's row, which
+    # reads most of the index for every row sorted; grouped, it reads the resource's own rows.
     return (
         select(pick)
         .where(
@@ -96,16 +98,21 @@ def expression(res_type: str, key: SortKey) -> ColumnElement[Any]:
             table.c.res_type == res_type,
             table.c.param == key.name,
         )
+        .group_by(table.c.res_pk)
         .scalar_subquery()
     )
 
 
-def order_by(keys: Sequence[SortKey], exprs: Sequence[ColumnElement[Any]]) -> list[Any]:
-    ordering: list[Any] = [
-        (e.desc() if k.descending else e.asc()).nulls_last()
-        for k, e in zip(keys, exprs, strict=True)
-    ]
-    ordering.append(resource.c.pk.asc())
+def order_by(
+    keys: Sequence[SortKey], exprs: Sequence[ColumnElement[Any]], *, backward: bool = False
+) -> list[Any]:
+    """The order of the keys then the resource key; `backward`, exactly its reverse (for a
+    previous page, read from its end)."""
+    ordering: list[Any] = []
+    for key, expr in zip(keys, exprs, strict=True):
+        ordered = expr.desc() if key.descending != backward else expr.asc()
+        ordering.append(ordered.nulls_first() if backward else ordered.nulls_last())
+    ordering.append(resource.c.pk.desc() if backward else resource.c.pk.asc())
     return ordering
 
 
@@ -114,39 +121,23 @@ def after(
     exprs: Sequence[ColumnElement[Any]],
     values: Sequence[Any],
     pk: int,
+    *,
+    backward: bool = False,
 ) -> ColumnElement[bool]:
-    """Rows strictly after (values, pk) in the order `order_by` gives."""
+    """Rows strictly after (values, pk) in the order `order_by` gives; `backward`, strictly
+    before it (after it in the reversed order, where missing values come first)."""
     alternatives: list[ColumnElement[bool]] = []
     equal_so_far: list[ColumnElement[bool]] = []
     for key, expr, value in zip(keys, exprs, values, strict=True):
         if value is None:
-            beyond: ColumnElement[bool] = false()  # nothing sorts after a missing value
+            # Missing values sort last: nothing is after one, everything else is before it.
+            beyond: ColumnElement[bool] = expr.is_not(None) if backward else false()
             same = expr.is_(None)
         else:
-            further = expr < value if key.descending else expr > value
-            beyond = or_(further, expr.is_(None))
+            further = expr < value if key.descending != backward else expr > value
+            beyond = further if backward else or_(further, expr.is_(None))
             same = expr == value
         alternatives.append(and_(*equal_so_far, beyond))
         equal_so_far.append(same)
-    alternatives.append(and_(*equal_so_far, resource.c.pk > pk))
+    alternatives.append(and_(*equal_so_far, resource.c.pk < pk if backward else resource.c.pk > pk))
     return or_(*alternatives)
-
-
-def encode_cursor(keys: Sequence[SortKey], values: Sequence[Any], pk: int) -> str:
-    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
-    return base64.urlsafe_b64encode(orjson.dumps([*plain, pk])).decode()
-
-
-def decode_cursor(keys: Sequence[SortKey], text: str) -> tuple[list[Any], int]:
-    try:
-        decoded = orjson.loads(base64.urlsafe_b64decode(text.encode()))
-        *values, pk = decoded
-        if len(values) != len(keys) or not isinstance(pk, int):
-            raise ValueError("wrong length")
-        restored = [
-            datetime.fromisoformat(v) if k.name == "_lastUpdated" and v is not None else v
-            for k, v in zip(keys, values, strict=True)
-        ]
-    except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
-        raise BadRequest("This page link is not valid; start the search again") from exc
-    return restored, pk
