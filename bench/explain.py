@@ -89,10 +89,12 @@ def main() -> int:
         "# Search plans\n\n"
         "The plans PostgreSQL 15 chose for the search benchmark's scenarios\n"
         "(`bench/search.py`) on the synthetic city of about 30,000 citizens (1,093,159\n"
-        "resources), warm, with the\n"
-        "server's session settings (custom plans, `tobiume.db.PG_SESSION_SETTINGS`). Written by\n"
-        "`.venv/bin/python bench/explain.py`; why the indexes look as they do is in\n"
-        "`src/tobiume/storage/tables.py` and `src/tobiume/search/compile.py` (`matching`).\n\n"
+        "resources), warm, with the server's session settings (custom plans,\n"
+        "`tobiume.db.PG_SESSION_SETTINGS`). Written by `.venv/bin/python bench/explain.py`,\n"
+        "which fails if a plan reads an index table or `resource` by a sequential scan. Why\n"
+        "the indexes look as they do: `src/tobiume/storage/tables.py`; why one criterion is\n"
+        "joined as a table of keys: `src/tobiume/search/compile.py` (`matching`). The count\n"
+        "reads the few rows of `resource_count` (`src/tobiume/storage/counts.py`).\n\n"
         + "\n".join(sections)
     )
     print(f"wrote {DOCS}")

@@ -222,7 +222,9 @@ async def _included(ctx: Context, specs: list[Include], matches: list[Row]) -> l
         for spec in specs:
             if round_ > 0 and not spec.iterate:
                 continue
-            stmt = include_statement(spec, current, ctx.access.visible(), ctx.base_url)
+            stmt = include_statement(
+                spec, current, ctx.access.visible(), ctx.base_url, ctx.conn.dialect.name
+            )
             if stmt is None:
                 continue
             for pk, kind, res_id, body in (await ctx.conn.execute(stmt)).all():

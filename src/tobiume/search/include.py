@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from tobiume.errors import BadRequest
 from tobiume.fhir.resource_types import RESOURCE_TYPES
 from tobiume.fhir.searchparams import registry
+from tobiume.search.lists import one_of
 from tobiume.search.local import local_reference
 from tobiume.storage.tables import idx_reference, resource
 
@@ -67,21 +68,26 @@ def statement(
     found: Sequence[Row],
     visible: ColumnElement[bool],
     base_url: str | None,
+    dialect: str,
 ) -> Select[Any] | None:
     """The live, visible resources `spec` adds to `found`; None when it cannot add any."""
     if spec.reverse:
-        return _revincluded(spec, found, visible, base_url)
-    return _included(spec, found, visible, base_url)
+        return _revincluded(spec, found, visible, base_url, dialect)
+    return _included(spec, found, visible, base_url, dialect)
 
 
 def _included(
-    spec: Include, found: Sequence[Row], visible: ColumnElement[bool], base_url: str | None
+    spec: Include,
+    found: Sequence[Row],
+    visible: ColumnElement[bool],
+    base_url: str | None,
+    dialect: str,
 ) -> Select[Any] | None:
     sources = [pk for pk, res_type, _, _ in found if res_type == spec.source]
     if not sources:
         return None
     refs = select(idx_reference.c.target_type, idx_reference.c.target_id).where(
-        idx_reference.c.res_pk.in_(sources),
+        one_of(idx_reference.c.res_pk, sources, dialect),
         idx_reference.c.target_id.is_not(None),
         local_reference(base_url),
     )
@@ -106,7 +112,11 @@ def _included(
 
 
 def _revincluded(
-    spec: Include, found: Sequence[Row], visible: ColumnElement[bool], base_url: str | None
+    spec: Include,
+    found: Sequence[Row],
+    visible: ColumnElement[bool],
+    base_url: str | None,
+    dialect: str,
 ) -> Select[Any] | None:
     by_type: dict[str, list[str]] = {}
     for _, res_type, res_id, _ in found:
@@ -115,7 +125,10 @@ def _revincluded(
     if not by_type:
         return None
     alternatives = [
-        and_(idx_reference.c.target_type == res_type, idx_reference.c.target_id.in_(ids))
+        and_(
+            idx_reference.c.target_type == res_type,
+            one_of(idx_reference.c.target_id, ids, dialect),
+        )
         for res_type, ids in by_type.items()
     ]
     referring = select(idx_reference.c.res_pk).where(
