@@ -6,7 +6,7 @@ checked against the number of live resources the test wrote, and against a plain
 from __future__ import annotations
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.conftest import Backend
 from tests.helpers import FHIR_JSON, create, observation, patient
@@ -118,3 +118,28 @@ async def test_criteria_and_compartments_are_counted(client: httpx.AsyncClient) 
     compartment = await client.get(f"Patient/{second}/Observation", params={"_summary": "count"})
     assert compartment.json()["total"] == 2
     assert await _counted(client, "Observation") == 5
+
+
+async def test_estimated_totals(client: httpx.AsyncClient, backend: Backend) -> None:
+    """`_total=estimate`: a whole type's kept count; with criteria, the planner's guess on
+    PostgreSQL (after ANALYZE, of the right order) and the count on SQLite."""
+    first = (await create(client, patient()))["id"]
+    second = (await create(client, patient()))["id"]
+    for subject, n in ((first, 30), (second, 3)):
+        for _ in range(n):
+            await create(client, observation(f"Patient/{subject}"))
+    if backend.name == "postgresql":
+        async with backend.database.engine.connect() as conn:
+            await conn.execute(text("ANALYZE"))
+    every = (await client.get("Observation", params={"_total": "estimate", "_count": "1"})).json()
+    assert every["total"] == 33
+    page = await client.get(
+        "Observation", params={"patient": first, "_total": "estimate", "_count": "1"}
+    )
+    estimate = page.json()["total"]
+    if backend.name == "postgresql":
+        assert 3 <= estimate <= 33
+    else:
+        assert estimate == 30
+    complete = await client.get("Observation", params={"patient": second, "_total": "estimate"})
+    assert complete.json()["total"] == 3  # a first page that holds everything is exact

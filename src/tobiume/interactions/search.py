@@ -25,6 +25,7 @@ from tobiume.search import cursor
 from tobiume.search.compile import (
     count_statement,
     counts_everything,
+    matching,
     page_statement,
     system_count_statement,
     system_match,
@@ -34,7 +35,8 @@ from tobiume.search.cursor import Cursor
 from tobiume.search.include import MAX_INCLUDED, MAX_ROUNDS, Include, Row
 from tobiume.search.include import statement as include_statement
 from tobiume.search.query import SearchQuery, parse_query
-from tobiume.storage.counts import live_count
+from tobiume.storage.counts import estimated_rows, live_count
+from tobiume.storage.tables import resource
 
 
 async def search(
@@ -73,6 +75,8 @@ async def search(
         envelope["total"] = await _count(ctx, parsed)
     elif parsed.cursor is None and not more and parsed.total != "none":
         envelope["total"] = len(page)
+    elif parsed.total == "estimate":
+        envelope["total"] = await _estimate(ctx, parsed)
     envelope["link"] = _page_links(ctx, where, query, parsed.fingerprint, parsed.cursor, page, more)
     entries = [
         Entry(
@@ -186,6 +190,16 @@ async def _count(ctx: Context, parsed: SearchQuery) -> int:
     if counts_everything(parsed) and ctx.access.sees_everything():
         return await live_count(ctx.conn, parsed.res_type)
     return int((await ctx.conn.execute(count_statement(parsed, ctx.access.visible()))).scalar_one())
+
+
+async def _estimate(ctx: Context, parsed: SearchQuery) -> int:
+    """`_total=estimate`: the kept count of a whole type, else the planner's estimate
+    (PostgreSQL), else an accurate count (SQLite, whose databases are small)."""
+    if counts_everything(parsed) and ctx.access.sees_everything():
+        return await live_count(ctx.conn, parsed.res_type)
+    keys = matching(parsed, ctx.access.visible(), resource.c.pk)
+    estimate = await estimated_rows(ctx.conn, keys)
+    return estimate if estimate is not None else await _count(ctx, parsed)
 
 
 def _ignored_outcome(names: list[str]) -> Entry:
