@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.conftest import Backend
 from tests.helpers import (
@@ -150,3 +150,29 @@ async def test_batches_in_worker_processes_store_the_same(
     again = await import_paths(backend.settings, [path], show=False, jobs=2)
     assert again.failures == []
     assert await row_counts(backend.database) == counts
+
+
+async def test_an_import_that_reshapes_the_tables_refreshes_the_statistics(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """PostgreSQL: ANALYZE after an import that leaves a tenth or more of what is stored new,
+    so searches are not planned for the empty tables the import started from."""
+    if backend.name != "postgresql":
+        return  # SQLite's planner reads no such statistics
+    analyzed = text(
+        "SELECT count(*) FROM pg_stat_user_tables"
+        " WHERE relname = 'idx_token' AND (last_analyze IS NOT NULL OR analyze_count > 0)"
+    )
+
+    async def reset_and_import(name: str, n: int) -> int:
+        async with backend.database.engine.connect() as conn:
+            await conn.execute(text("SELECT pg_stat_reset()"))
+        lines = [{**patient(mrn=f"{name}-{i}"), "id": f"{name}-{i}"} for i in range(n)]
+        await import_paths(
+            backend.settings, [_ndjson(tmp_path / f"{name}.ndjson", *lines)], show=False, jobs=1
+        )
+        async with backend.database.engine.connect() as conn:
+            return int((await conn.execute(analyzed)).scalar_one())
+
+    assert await reset_and_import("first", 30) == 1  # everything stored is new
+    assert await reset_and_import("small", 2) == 0  # 2 of 32: autovacuum's business
