@@ -1,8 +1,7 @@
 """resource_count: live resources per type, kept by triggers on PostgreSQL
 
-Statement-level triggers with transition tables
-(https://www.postgresql.org/docs/15/sql-createtrigger.html) add one row per type and statement
-that changes how many live resources there are; `storage.counts` reads and folds them.
+Row triggers (https://www.postgresql.org/docs/15/sql-createtrigger.html) add a row of +1 or -1
+for every resource created, deleted or revived; `storage.counts` reads and folds them.
 
 Revision ID: 0003
 Revises: 0002
@@ -19,26 +18,24 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_FUNCTIONS = {
-    "insert": """
-        INSERT INTO resource_count (res_type, delta)
-        SELECT res_type, count(*) FROM new_rows WHERE NOT deleted GROUP BY res_type""",
-    "update": """
-        INSERT INTO resource_count (res_type, delta)
-        SELECT res_type, sum(change) FROM (
-            SELECT res_type, CASE WHEN deleted THEN 0 ELSE 1 END AS change FROM new_rows
-            UNION ALL
-            SELECT res_type, CASE WHEN deleted THEN 0 ELSE -1 END FROM old_rows
-        ) AS changes GROUP BY res_type HAVING sum(change) <> 0""",
-    "delete": """
-        INSERT INTO resource_count (res_type, delta)
-        SELECT res_type, -count(*) FROM old_rows WHERE NOT deleted GROUP BY res_type""",
+_TRIGGERS = {
+    "insert": ("AFTER INSERT", "NOT NEW.deleted", "NEW.res_type, 1"),
+    "revive": (
+        "AFTER UPDATE OF deleted",
+        "OLD.deleted AND NOT NEW.deleted",
+        "NEW.res_type, 1",
+    ),
+    "delete": (
+        "AFTER UPDATE OF deleted",
+        "NOT OLD.deleted AND NEW.deleted",
+        "NEW.res_type, -1",
+    ),
+    "remove": ("AFTER DELETE", "NOT OLD.deleted", "OLD.res_type, -1"),
 }
-_TRANSITIONS = {
-    "insert": "NEW TABLE AS new_rows",
-    "update": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-    "delete": "OLD TABLE AS old_rows",
-}
+"""Row triggers, each with a WHEN condition that PostgreSQL tests before calling anything: an
+update that neither deletes nor revives (almost all of them) costs nothing. Statement triggers
+with transition tables copied every inserted row, body and all, and cut transaction Bundles
+of ten creates by a third."""
 
 
 def upgrade() -> None:
@@ -50,15 +47,15 @@ def upgrade() -> None:
     op.create_index("ix_resource_count_type", "resource_count", ["res_type"])
     if op.get_context().dialect.name != "postgresql":
         return
-    for event, body in _FUNCTIONS.items():
+    for name, (event, condition, values) in _TRIGGERS.items():
         op.execute(
-            f"CREATE FUNCTION resource_count_{event}() RETURNS trigger LANGUAGE plpgsql AS $$"
-            f" BEGIN {body}; RETURN NULL; END $$"
+            f"CREATE FUNCTION resource_count_{name}() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f" BEGIN INSERT INTO resource_count (res_type, delta) VALUES ({values});"
+            " RETURN NULL; END $$"
         )
         op.execute(
-            f"CREATE TRIGGER resource_count_{event} AFTER {event.upper()} ON resource"
-            f" REFERENCING {_TRANSITIONS[event]}"
-            f" FOR EACH STATEMENT EXECUTE FUNCTION resource_count_{event}()"
+            f"CREATE TRIGGER resource_count_{name} {event} ON resource FOR EACH ROW"
+            f" WHEN ({condition}) EXECUTE FUNCTION resource_count_{name}()"
         )
     op.execute(
         "INSERT INTO resource_count (res_type, delta)"
@@ -68,8 +65,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
-        for event in _FUNCTIONS:
-            op.execute(f"DROP TRIGGER IF EXISTS resource_count_{event} ON resource")
-            op.execute(f"DROP FUNCTION IF EXISTS resource_count_{event}()")
+        for name in _TRIGGERS:
+            op.execute(f"DROP TRIGGER IF EXISTS resource_count_{name} ON resource")
+            op.execute(f"DROP FUNCTION IF EXISTS resource_count_{name}()")
     op.drop_index("ix_resource_count_type", table_name="resource_count")
     op.drop_table("resource_count")

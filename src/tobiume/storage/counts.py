@@ -1,10 +1,11 @@
 """How many live resources a type has, answered without counting them (PostgreSQL).
 
 An accurate `_total` over every Observation of a city is a count of 720,000 index entries,
-half a second of a core each time. PostgreSQL keeps the number instead: statement triggers on
-`resource` (migration 0003) add a row of `(type, change)` to `resource_count` for every
-statement that creates, deletes or revives resources, in the same transaction, so a rollback
-takes its change with it and nothing a client can do bypasses it. Rows of changes, not one
+half a second of a core each time. PostgreSQL keeps the number instead: row triggers on
+`resource` (migration 0003) add a row of `(type, +1 or -1)` to `resource_count` for every
+resource created, deleted or revived (about 4 µs an insert; an update that does neither is
+not touched), in the same transaction, so a rollback takes its change with it and nothing a
+client can do bypasses it. Rows of changes, not one
 counter per type: a counter row would be locked by every transaction that writes the type
 until it commits, and transactions of the same type would queue behind each other. Reading
 sums a type's rows; when they have piled up, the reader folds them into one
