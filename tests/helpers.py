@@ -87,6 +87,25 @@ async def create(
     return body
 
 
+async def matched_ids(client: httpx.AsyncClient, res_type: str, query: str) -> set[str]:
+    """The ids a search finds (its `match` entries, not what it includes)."""
+    response = await client.get(f"{res_type}?{query}")
+    assert response.status_code == 200, response.text
+    return {
+        e["resource"]["id"]
+        for e in response.json().get("entry", [])
+        if e["search"]["mode"] == "match"
+    }
+
+
+async def put(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    """Store `body` under its own id (update as create)."""
+    response = await client.put(
+        f"{body['resourceType']}/{body['id']}", json=body, headers=FHIR_JSON
+    )
+    assert response.is_success, response.text
+
+
 async def empty_tables(conn: AsyncConnection) -> None:
     """Delete every row of every table; `resource_count` last, since deleting resources adds
     rows to it on PostgreSQL (`storage.counts`)."""

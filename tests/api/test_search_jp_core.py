@@ -15,17 +15,13 @@ import httpx
 import pytest
 
 from tests.conftest import BASE
-from tests.helpers import FHIR_JSON, patient
+from tests.helpers import matched_ids, patient, put
 from tobiume.fhir.searchparams import registry
 
 JP_EXT = "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/"
 JP_SP = "http://jpfhir.jp/fhir/core/SearchParameter/"
 REPRESENTATION = "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation"
 INSURER_NO = "urn:oid:1.2.392.100495.20.3.61"
-
-
-async def _ids(client: httpx.AsyncClient, res_type: str, query: str) -> set[str]:
-    return set(await _order(client, res_type, query))
 
 
 async def _order(client: httpx.AsyncClient, res_type: str, query: str) -> list[str]:
@@ -36,13 +32,6 @@ async def _order(client: httpx.AsyncClient, res_type: str, query: str) -> list[s
         for e in response.json().get("entry", [])
         if e["search"]["mode"] == "match"
     ]
-
-
-async def _put(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
-    response = await client.put(
-        f"{body['resourceType']}/{body['id']}", json=body, headers=FHIR_JSON
-    )
-    assert response.is_success, response.text
 
 
 def _coverage(cid: str, payor: dict[str, Any], **insured: str) -> dict[str, Any]:
@@ -62,30 +51,33 @@ def _coverage(cid: str, payor: dict[str, Any], **insured: str) -> dict[str, Any]
 
 @pytest.fixture
 async def coverages(client: httpx.AsyncClient) -> None:
-    await _put(client, {**patient(mrn="P1"), "id": "p1"})
+    await put(client, {**patient(mrn="P1"), "id": "p1"})
     kenpo = {"reference": "Organization/kenpo"}
     city = {
         "reference": "Organization/city",
         "identifier": {"system": INSURER_NO, "value": "407100"},
     }
-    await _put(client, _coverage("kenpo", kenpo, symbol="記号１２", number="5678", sub="01"))
-    await _put(client, _coverage("kokuho", kenpo, symbol="123", number="567890", sub="02"))
-    await _put(client, _coverage("care", city, number="0000012345"))
+    await put(client, _coverage("kenpo", kenpo, symbol="記号１２", number="5678", sub="01"))
+    await put(client, _coverage("kokuho", kenpo, symbol="123", number="567890", sub="02"))
+    await put(client, _coverage("care", city, number="0000012345"))
 
 
 async def test_coverage_insured_person_symbol_number_sub_number(
     client: httpx.AsyncClient, coverages: None
 ) -> None:
-    assert await _ids(client, "Coverage", "jp-insured-personsymbol=記号12") == {"kenpo"}
-    assert await _ids(client, "Coverage", "jp-insured-personsymbol=１２３") == {"kokuho"}
+    assert await matched_ids(client, "Coverage", "jp-insured-personsymbol=記号12") == {"kenpo"}
+    assert await matched_ids(client, "Coverage", "jp-insured-personsymbol=１２３") == {"kokuho"}
     # string search matches the start of the value (https://hl7.org/fhir/R4/search.html#string)
-    assert await _ids(client, "Coverage", "jp-insured-personnumber=5678") == {"kenpo", "kokuho"}
-    assert await _ids(client, "Coverage", "jp-insured-personnumber:exact=5678") == {"kenpo"}
-    assert await _ids(client, "Coverage", "jp-insured-personnumber=0000012345") == {"care"}
-    assert await _ids(client, "Coverage", "jp-insured-personnumber=9999") == set()
-    assert await _ids(client, "Coverage", "jp-insured-personsubnumber=02") == {"kokuho"}
-    assert await _ids(client, "Coverage", "jp-insured-personsymbol:missing=true") == {"care"}
-    assert await _ids(
+    assert await matched_ids(client, "Coverage", "jp-insured-personnumber=5678") == {
+        "kenpo",
+        "kokuho",
+    }
+    assert await matched_ids(client, "Coverage", "jp-insured-personnumber:exact=5678") == {"kenpo"}
+    assert await matched_ids(client, "Coverage", "jp-insured-personnumber=0000012345") == {"care"}
+    assert await matched_ids(client, "Coverage", "jp-insured-personnumber=9999") == set()
+    assert await matched_ids(client, "Coverage", "jp-insured-personsubnumber=02") == {"kokuho"}
+    assert await matched_ids(client, "Coverage", "jp-insured-personsymbol:missing=true") == {"care"}
+    assert await matched_ids(
         client, "Coverage", "jp-insured-personnumber=5678&jp-insured-personsubnumber=01"
     ) == {"kenpo"}
     strict = {"Prefer": "handling=strict"}  # a Coverage parameter is unknown on Patient
@@ -97,8 +89,8 @@ async def test_insurer_number_is_the_payers_identifier(
     client: httpx.AsyncClient, coverages: None
 ) -> None:
     query = f"payor:identifier={INSURER_NO}|407100"
-    assert await _ids(client, "Coverage", query) == {"care"}
-    assert await _ids(client, "Coverage", f"payor:identifier={INSURER_NO}|401005") == set()
+    assert await matched_ids(client, "Coverage", query) == {"care"}
+    assert await matched_ids(client, "Coverage", f"payor:identifier={INSURER_NO}|401005") == set()
 
 
 async def test_organization_insurance_codes_and_prefecture(client: httpx.AsyncClient) -> None:
@@ -123,24 +115,31 @@ async def test_organization_insurance_codes_and_prefecture(client: httpx.AsyncCl
             ],
         }
 
-    await _put(client, org("hospital", "1", "1234567", "40"))
-    await _put(client, org("pharmacy", "4", "7654321", "40"))
-    await _put(client, org("tokyo", "1", "1111111", "13"))
-    assert await _ids(client, "Organization", "jp-prefectureno=40") == {"hospital", "pharmacy"}
-    assert await _ids(client, "Organization", "jp-insurance-organizationcategory=4") == {"pharmacy"}
-    assert await _ids(client, "Organization", "jp-insurance-organizationno=1234567") == {"hospital"}
-    assert await _ids(
+    await put(client, org("hospital", "1", "1234567", "40"))
+    await put(client, org("pharmacy", "4", "7654321", "40"))
+    await put(client, org("tokyo", "1", "1111111", "13"))
+    assert await matched_ids(client, "Organization", "jp-prefectureno=40") == {
+        "hospital",
+        "pharmacy",
+    }
+    assert await matched_ids(client, "Organization", "jp-insurance-organizationcategory=4") == {
+        "pharmacy"
+    }
+    assert await matched_ids(client, "Organization", "jp-insurance-organizationno=1234567") == {
+        "hospital"
+    }
+    assert await matched_ids(
         client, "Organization", "jp-insurance-organizationno=urn:example:no|1111111"
     ) == {"tokyo"}
-    assert await _ids(
+    assert await matched_ids(
         client, "Organization", "jp-insurance-organizationcategory=1&jp-prefectureno=13"
     ) == {"tokyo"}
 
 
 async def test_medication_request_dosage_start(client: httpx.AsyncClient) -> None:
-    await _put(client, {**patient(mrn="P1"), "id": "p1"})
+    await put(client, {**patient(mrn="P1"), "id": "p1"})
     for rid, start in (("april", "2024-04-01"), ("may", "2024-05-20")):
-        await _put(
+        await put(
             client,
             {
                 "resourceType": "MedicationRequest",
@@ -161,9 +160,13 @@ async def test_medication_request_dosage_start(client: httpx.AsyncClient) -> Non
                 ],
             },
         )
-    assert await _ids(client, "MedicationRequest", "jp-medication-start=2024-04") == {"april"}
-    assert await _ids(client, "MedicationRequest", "jp-medication-start=ge2024-05") == {"may"}
-    assert await _ids(client, "MedicationRequest", "jp-medication-start=lt2024") == set()
+    assert await matched_ids(client, "MedicationRequest", "jp-medication-start=2024-04") == {
+        "april"
+    }
+    assert await matched_ids(client, "MedicationRequest", "jp-medication-start=ge2024-05") == {
+        "may"
+    }
+    assert await matched_ids(client, "MedicationRequest", "jp-medication-start=lt2024") == set()
 
 
 def _person(pid: str, kanji: str, kana: str, kana_use: str = "usual") -> dict[str, Any]:
@@ -196,7 +199,7 @@ async def kana_people(client: httpx.AsyncClient) -> None:
         _person("kato", "加藤 太郎", "ｶﾄｳ ﾀﾛｳ"),  # half-width kana folds to the same order
         _person("ito", "伊藤 恵", "いとう めぐみ"),  # hiragana sorts with katakana
     ):
-        await _put(client, body)
+        await put(client, body)
 
 
 async def test_kana_sort_orders_by_the_usual_kana_name(
@@ -235,7 +238,7 @@ async def test_kana_sort_orders_by_the_usual_kana_name(
         url = links["next"].removeprefix(BASE + "/") if "next" in links else None
     assert pages == ascending
     # as a search parameter it is a string search on the same kana
-    assert await _ids(client, "Patient", "jp-kana-sort=たばた") == {"tahata", "tabata"}
+    assert await matched_ids(client, "Patient", "jp-kana-sort=たばた") == {"tahata", "tabata"}
 
 
 async def test_capability_statement_lists_jp_core_parameters_with_their_definitions(

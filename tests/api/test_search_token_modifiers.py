@@ -13,23 +13,10 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.helpers import FHIR_JSON, JP_OID, outcome_text, patient
+from tests.helpers import JP_OID, matched_ids, outcome_text, patient, put
 
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 ICD10 = "http://jpfhir.jp/fhir/core/CodeSystem/JP_ConditionDiseaseCode_ICD10"
-
-
-async def _ids(client: httpx.AsyncClient, res_type: str, query: str) -> set[str]:
-    response = await client.get(f"{res_type}?{query}")
-    assert response.status_code == 200, response.text
-    return {e["resource"]["id"] for e in response.json().get("entry", [])}
-
-
-async def _put(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
-    response = await client.put(
-        f"{body['resourceType']}/{body['id']}", json=body, headers=FHIR_JSON
-    )
-    assert response.is_success, response.text
 
 
 def _condition(res_id: str, code: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +30,7 @@ def _condition(res_id: str, code: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 async def conditions(client: httpx.AsyncClient) -> None:
-    await _put(
+    await put(
         client,
         _condition(
             "diabetes",
@@ -53,34 +40,40 @@ async def conditions(client: httpx.AsyncClient) -> None:
             },
         ),
     )
-    await _put(
+    await put(
         client,
         _condition(
             "hypertension", {"coding": [{"system": ICD10, "code": "I10", "display": "高血圧症"}]}
         ),
     )
-    await _put(client, _condition("colon", {"text": "ﾀﾞｲﾁｮｳｶﾞﾝ"}))
+    await put(client, _condition("colon", {"text": "ﾀﾞｲﾁｮｳｶﾞﾝ"}))
 
 
 async def test_text_matches_display_and_text_folded(
     client: httpx.AsyncClient, conditions: None
 ) -> None:
-    assert await _ids(client, "Condition", "code:text=2型") == {"diabetes"}  # full width folded
-    assert await _ids(client, "Condition", "code:text=２型糖尿") == {"diabetes"}
-    assert await _ids(client, "Condition", f"code:text={quote('type 2 DIABETES')}") == {"diabetes"}
-    assert await _ids(client, "Condition", "code:text=高血圧") == {"hypertension"}
-    assert await _ids(client, "Condition", "code:text=だいちょう") == {"colon"}  # kana, dakuten
-    assert await _ids(client, "Condition", "code:text=ダイチョウガン") == {"colon"}
-    assert await _ids(client, "Condition", "code:text=糖尿") == set()  # from the start only
-    assert await _ids(client, "Condition", "code:text=E11") == set()  # the code is no text
-    assert await _ids(client, "Condition", "code:text=高血圧,だいちょう") == {
+    assert await matched_ids(client, "Condition", "code:text=2型") == {
+        "diabetes"
+    }  # full width folded
+    assert await matched_ids(client, "Condition", "code:text=２型糖尿") == {"diabetes"}
+    assert await matched_ids(client, "Condition", f"code:text={quote('type 2 DIABETES')}") == {
+        "diabetes"
+    }
+    assert await matched_ids(client, "Condition", "code:text=高血圧") == {"hypertension"}
+    assert await matched_ids(client, "Condition", "code:text=だいちょう") == {
+        "colon"
+    }  # kana, dakuten
+    assert await matched_ids(client, "Condition", "code:text=ダイチョウガン") == {"colon"}
+    assert await matched_ids(client, "Condition", "code:text=糖尿") == set()  # from the start only
+    assert await matched_ids(client, "Condition", "code:text=E11") == set()  # the code is no text
+    assert await matched_ids(client, "Condition", "code:text=高血圧,だいちょう") == {
         "hypertension",
         "colon",
     }
     # The text-only CodeableConcept is no code: plain token search does not see its text.
-    assert await _ids(client, "Condition", "code=ﾀﾞｲﾁｮｳｶﾞﾝ") == set()
-    assert await _ids(client, "Condition", f"code={ICD10}|E11") == {"diabetes"}
-    assert await _ids(client, "Condition", "code:not=E11") == {"hypertension", "colon"}
+    assert await matched_ids(client, "Condition", "code=ﾀﾞｲﾁｮｳｶﾞﾝ") == set()
+    assert await matched_ids(client, "Condition", f"code={ICD10}|E11") == {"diabetes"}
+    assert await matched_ids(client, "Condition", "code:not=E11") == {"hypertension", "colon"}
     assert (await client.get("Condition?code:text=・")).status_code == 400
 
 
@@ -96,21 +89,23 @@ async def numbered(client: httpx.AsyncClient) -> None:
         "system": "urn:oid:1.2.392.100495.20.3.61",
         "value": "999",
     }
-    await _put(client, {**patient(), "id": "p1", "identifier": [card, insurance]})
-    await _put(client, {**patient(mrn="123"), "id": "p2"})  # value 123, no type
+    await put(client, {**patient(), "id": "p1", "identifier": [card, insurance]})
+    await put(client, {**patient(mrn="123"), "id": "p2"})  # value 123, no type
 
 
 async def test_identifier_of_type(client: httpx.AsyncClient, numbered: None) -> None:
     mr = f"{V2_0203}|MR"
-    assert await _ids(client, "Patient", f"identifier:of-type={mr}|123") == {"p1"}
-    assert await _ids(client, "Patient", f"identifier:of-type={V2_0203}|MB|999") == {"p1"}
-    assert await _ids(client, "Patient", f"identifier:of-type={mr}|999") == set()
-    assert await _ids(client, "Patient", f"identifier:of-type={V2_0203}|MB|123") == set()
-    assert await _ids(client, "Patient", "identifier:of-type=urn:other|MR|123") == set()
-    assert await _ids(client, "Patient", "identifier=123") == {"p1", "p2"}
-    assert await _ids(client, "Patient", "identifier:text=診察券") == {"p1"}
-    assert await _ids(client, "Patient", "identifier:text=ひほけんしゃ") == set()  # kanji only
-    assert await _ids(client, "Patient", "identifier:text=被保険者") == {"p1"}
+    assert await matched_ids(client, "Patient", f"identifier:of-type={mr}|123") == {"p1"}
+    assert await matched_ids(client, "Patient", f"identifier:of-type={V2_0203}|MB|999") == {"p1"}
+    assert await matched_ids(client, "Patient", f"identifier:of-type={mr}|999") == set()
+    assert await matched_ids(client, "Patient", f"identifier:of-type={V2_0203}|MB|123") == set()
+    assert await matched_ids(client, "Patient", "identifier:of-type=urn:other|MR|123") == set()
+    assert await matched_ids(client, "Patient", "identifier=123") == {"p1", "p2"}
+    assert await matched_ids(client, "Patient", "identifier:text=診察券") == {"p1"}
+    assert (
+        await matched_ids(client, "Patient", "identifier:text=ひほけんしゃ") == set()
+    )  # kanji only
+    assert await matched_ids(client, "Patient", "identifier:text=被保険者") == {"p1"}
     for bad in ("MR|123", f"{mr}|", "|MR|123", "123"):
         response = await client.get(f"Patient?identifier:of-type={quote(bad)}")
         assert response.status_code == 400, bad

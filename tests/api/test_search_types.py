@@ -13,45 +13,28 @@ import httpx
 import pytest
 
 from tests.conftest import BASE
-from tests.helpers import FHIR_JSON, observation, patient
+from tests.helpers import matched_ids, observation, patient, put
 
 UCUM = "http://unitsofmeasure.org"
 
 
-async def _ids(client: httpx.AsyncClient, res_type: str, query: str) -> set[str]:
-    response = await client.get(f"{res_type}?{query}")
-    assert response.status_code == 200, response.text
-    return {
-        e["resource"]["id"]
-        for e in response.json().get("entry", [])
-        if e["search"]["mode"] == "match"
-    }
-
-
-async def _put(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
-    response = await client.put(
-        f"{body['resourceType']}/{body['id']}", json=body, headers=FHIR_JSON
-    )
-    assert response.is_success, response.text
-
-
 @pytest.fixture
 async def people(client: httpx.AsyncClient) -> None:
-    await _put(
+    await put(
         client,
         {
             **patient(mrn="N1", family="山田", kana="ヤマダ", given="太郎", given_kana="タロウ"),
             "id": "yamada",
         },
     )
-    await _put(
+    await put(
         client,
         {
             **patient(mrn="N2", family="田畑", kana="タハタ", given="花子", given_kana="ハナコ"),
             "id": "tahata",
         },
     )
-    await _put(
+    await put(
         client,
         {
             **patient(mrn="N3", family="田端", kana="タバタ", given="次郎", given_kana="ジロウ"),
@@ -62,62 +45,66 @@ async def people(client: httpx.AsyncClient) -> None:
     nobirth = {**patient(mrn="N4", family="Smith", kana="スミス"), "id": "smith"}
     del nobirth["birthDate"]
     nobirth["gender"] = "unknown"
-    await _put(client, nobirth)
+    await put(client, nobirth)
 
 
 async def test_string_search_folds_as_jp_core_asks(client: httpx.AsyncClient, people: None) -> None:
-    assert await _ids(client, "Patient", "name=やまだ") == {"yamada"}
-    assert await _ids(client, "Patient", "name=ﾔﾏﾀﾞ") == {"yamada"}
-    assert await _ids(client, "Patient", "name=ヤマ") == {"yamada"}
-    assert await _ids(client, "Patient", "name=山") == {"yamada"}
-    assert await _ids(client, "Patient", "family=たはた") == {"tahata", "tabata"}
-    assert await _ids(client, "Patient", "family=SMI") == {"smith"}
-    assert await _ids(client, "Patient", "family:exact=タバタ") == {"tabata"}
-    assert await _ids(client, "Patient", "family:exact=たばた") == set()
-    assert await _ids(client, "Patient", "family:exact=smith") == set()
-    assert await _ids(client, "Patient", "name:contains=ナコ") == {"tahata"}
-    assert await _ids(client, "Patient", "name:contains=100%25") == set()  # % is no wildcard
-    assert await _ids(client, "Patient", "name=やまだ,たはた") == {"yamada", "tahata", "tabata"}
-    assert await _ids(client, "Patient", "name=やまだ&name=たろう") == {"yamada"}
+    assert await matched_ids(client, "Patient", "name=やまだ") == {"yamada"}
+    assert await matched_ids(client, "Patient", "name=ﾔﾏﾀﾞ") == {"yamada"}
+    assert await matched_ids(client, "Patient", "name=ヤマ") == {"yamada"}
+    assert await matched_ids(client, "Patient", "name=山") == {"yamada"}
+    assert await matched_ids(client, "Patient", "family=たはた") == {"tahata", "tabata"}
+    assert await matched_ids(client, "Patient", "family=SMI") == {"smith"}
+    assert await matched_ids(client, "Patient", "family:exact=タバタ") == {"tabata"}
+    assert await matched_ids(client, "Patient", "family:exact=たばた") == set()
+    assert await matched_ids(client, "Patient", "family:exact=smith") == set()
+    assert await matched_ids(client, "Patient", "name:contains=ナコ") == {"tahata"}
+    assert await matched_ids(client, "Patient", "name:contains=100%25") == set()  # % is no wildcard
+    assert await matched_ids(client, "Patient", "name=やまだ,たはた") == {
+        "yamada",
+        "tahata",
+        "tabata",
+    }
+    assert await matched_ids(client, "Patient", "name=やまだ&name=たろう") == {"yamada"}
     assert (await client.get("Patient?name:below=x")).status_code == 400
     assert (await client.get("Patient?name=・")).status_code == 400
 
 
 async def test_token_not_and_missing(client: httpx.AsyncClient, people: None) -> None:
-    assert await _ids(client, "Patient", "gender:not=male") == {"tabata", "smith"}
-    assert await _ids(client, "Patient", "birthdate:missing=true") == {"smith"}
-    assert await _ids(client, "Patient", "birthdate:missing=false") == {
+    assert await matched_ids(client, "Patient", "gender:not=male") == {"tabata", "smith"}
+    assert await matched_ids(client, "Patient", "birthdate:missing=true") == {"smith"}
+    assert await matched_ids(client, "Patient", "birthdate:missing=false") == {
         "yamada",
         "tahata",
         "tabata",
     }
-    assert await _ids(client, "Patient", "identifier:missing=true") == set()
+    assert await matched_ids(client, "Patient", "identifier:missing=true") == set()
     assert (await client.get("Patient?birthdate:missing=maybe")).status_code == 400
 
 
 async def test_reference_forms(client: httpx.AsyncClient) -> None:
-    await _put(client, {**patient(mrn="R1"), "id": "p1"})
-    await _put(client, {**patient(mrn="R2"), "id": "p2"})
-    await _put(client, {**observation("Patient/p1"), "id": "o1"})
-    await _put(client, {**observation(f"{BASE}/Patient/p2"), "id": "o2"})
-    await _put(client, {**observation("http://elsewhere.example/fhir/Patient/p1"), "id": "o3"})
+    await put(client, {**patient(mrn="R1"), "id": "p1"})
+    await put(client, {**patient(mrn="R2"), "id": "p2"})
+    await put(client, {**observation("Patient/p1"), "id": "o1"})
+    await put(client, {**observation(f"{BASE}/Patient/p2"), "id": "o2"})
+    await put(client, {**observation("http://elsewhere.example/fhir/Patient/p1"), "id": "o3"})
     logical = observation("Patient/p1")
     logical["subject"] = {
         "identifier": {"system": "urn:oid:1.2.392.100495.20.3.51.11234567890", "value": "R9"}
     }
-    await _put(client, {**logical, "id": "o4"})
-    assert await _ids(client, "Observation", "subject=Patient/p1") == {"o1"}
-    assert await _ids(client, "Observation", "subject=p1") == {"o1"}
-    assert await _ids(client, "Observation", "subject:Patient=p1") == {"o1"}
-    assert await _ids(client, "Observation", "patient=p1") == {"o1"}
-    assert await _ids(client, "Observation", "patient=Patient/p2") == {"o2"}
-    assert await _ids(client, "Observation", f"subject={BASE}/Patient/p1") == {"o1"}
-    assert await _ids(
+    await put(client, {**logical, "id": "o4"})
+    assert await matched_ids(client, "Observation", "subject=Patient/p1") == {"o1"}
+    assert await matched_ids(client, "Observation", "subject=p1") == {"o1"}
+    assert await matched_ids(client, "Observation", "subject:Patient=p1") == {"o1"}
+    assert await matched_ids(client, "Observation", "patient=p1") == {"o1"}
+    assert await matched_ids(client, "Observation", "patient=Patient/p2") == {"o2"}
+    assert await matched_ids(client, "Observation", f"subject={BASE}/Patient/p1") == {"o1"}
+    assert await matched_ids(
         client, "Observation", "subject=http://elsewhere.example/fhir/Patient/p1"
     ) == {"o3"}
-    assert await _ids(client, "Observation", "subject=Patient/p1,Patient/p2") == {"o1", "o2"}
-    assert await _ids(client, "Observation", "subject=Patient/nobody") == set()
-    assert await _ids(
+    assert await matched_ids(client, "Observation", "subject=Patient/p1,Patient/p2") == {"o1", "o2"}
+    assert await matched_ids(client, "Observation", "subject=Patient/nobody") == set()
+    assert await matched_ids(
         client, "Observation", "subject:identifier=urn:oid:1.2.392.100495.20.3.51.11234567890|R9"
     ) == {"o4"}
     assert (await client.get("Observation?subject:Medication=p1")).status_code == 400
@@ -125,44 +112,44 @@ async def test_reference_forms(client: httpx.AsyncClient) -> None:
 
 
 async def test_date_prefixes_and_precision(client: httpx.AsyncClient) -> None:
-    await _put(client, {**patient(mrn="D1"), "id": "d"})
+    await put(client, {**patient(mrn="D1"), "id": "d"})
     early = {
         **observation("Patient/d"),
         "id": "early",
         "effectiveDateTime": "2024-03-15T09:00:00+09:00",
     }
     late = {**observation("Patient/d"), "id": "late", "effectiveDateTime": "2025-06-01"}
-    await _put(client, early)
-    await _put(client, late)
-    assert await _ids(client, "Observation", "date=2024") == {"early"}
-    assert await _ids(client, "Observation", "date=2024-03-15") == {"early"}
-    assert await _ids(client, "Observation", "date=2024-03-15T00:00:00Z") == {"early"}
-    assert await _ids(client, "Observation", "date=ge2025-01-01") == {"late"}
-    assert await _ids(client, "Observation", "date=lt2025") == {"early"}
-    assert await _ids(client, "Observation", "date=gt2024-03-15T00:00:00Z") == {"late"}
-    assert await _ids(client, "Observation", "date=ne2024") == {"late"}
-    assert await _ids(client, "Observation", "date=sa2024-12-31") == {"late"}
-    assert await _ids(client, "Observation", "date=eb2025-01") == {"early"}
-    assert await _ids(client, "Observation", "date=ge2024&date=le2024-12") == {"early"}
-    assert await _ids(client, "Observation", "date=ap2025-06-02") == {"late"}
-    assert await _ids(client, "Patient", "birthdate=1940") == {"d"}
+    await put(client, early)
+    await put(client, late)
+    assert await matched_ids(client, "Observation", "date=2024") == {"early"}
+    assert await matched_ids(client, "Observation", "date=2024-03-15") == {"early"}
+    assert await matched_ids(client, "Observation", "date=2024-03-15T00:00:00Z") == {"early"}
+    assert await matched_ids(client, "Observation", "date=ge2025-01-01") == {"late"}
+    assert await matched_ids(client, "Observation", "date=lt2025") == {"early"}
+    assert await matched_ids(client, "Observation", "date=gt2024-03-15T00:00:00Z") == {"late"}
+    assert await matched_ids(client, "Observation", "date=ne2024") == {"late"}
+    assert await matched_ids(client, "Observation", "date=sa2024-12-31") == {"late"}
+    assert await matched_ids(client, "Observation", "date=eb2025-01") == {"early"}
+    assert await matched_ids(client, "Observation", "date=ge2024&date=le2024-12") == {"early"}
+    assert await matched_ids(client, "Observation", "date=ap2025-06-02") == {"late"}
+    assert await matched_ids(client, "Patient", "birthdate=1940") == {"d"}
     assert (await client.get("Observation?date=2024-13-01")).status_code == 400
     assert (await client.get("Observation?date=yesterday")).status_code == 400
 
 
 async def test_quantity_and_number(client: httpx.AsyncClient) -> None:
-    await _put(client, {**patient(mrn="Q1"), "id": "q"})
-    await _put(client, {**observation("Patient/q", value=6.1), "id": "six"})
-    await _put(client, {**observation("Patient/q", value=7.5), "id": "seven"})
-    assert await _ids(client, "Observation", "value-quantity=gt7") == {"seven"}
-    assert await _ids(client, "Observation", "value-quantity=6.1") == {"six"}
-    assert await _ids(client, "Observation", "value-quantity=6") == {"six"}  # [5.5, 6.5)
-    assert await _ids(client, "Observation", "value-quantity=6.0") == set()  # [5.95, 6.05)
-    assert await _ids(client, "Observation", f"value-quantity=6.1|{UCUM}|%25") == {"six"}
-    assert await _ids(client, "Observation", "value-quantity=6.1||%25") == {"six"}
-    assert await _ids(client, "Observation", f"value-quantity=6.1|{UCUM}|mg") == set()
-    assert await _ids(client, "Observation", "value-quantity=ap7") == {"seven"}
-    assert await _ids(client, "Observation", "value-quantity=le7.5") == {"six", "seven"}
+    await put(client, {**patient(mrn="Q1"), "id": "q"})
+    await put(client, {**observation("Patient/q", value=6.1), "id": "six"})
+    await put(client, {**observation("Patient/q", value=7.5), "id": "seven"})
+    assert await matched_ids(client, "Observation", "value-quantity=gt7") == {"seven"}
+    assert await matched_ids(client, "Observation", "value-quantity=6.1") == {"six"}
+    assert await matched_ids(client, "Observation", "value-quantity=6") == {"six"}  # [5.5, 6.5)
+    assert await matched_ids(client, "Observation", "value-quantity=6.0") == set()  # [5.95, 6.05)
+    assert await matched_ids(client, "Observation", f"value-quantity=6.1|{UCUM}|%25") == {"six"}
+    assert await matched_ids(client, "Observation", "value-quantity=6.1||%25") == {"six"}
+    assert await matched_ids(client, "Observation", f"value-quantity=6.1|{UCUM}|mg") == set()
+    assert await matched_ids(client, "Observation", "value-quantity=ap7") == {"seven"}
+    assert await matched_ids(client, "Observation", "value-quantity=le7.5") == {"six", "seven"}
     assert (await client.get("Observation?value-quantity=high")).status_code == 400
     risk = {
         "resourceType": "RiskAssessment",
@@ -171,11 +158,13 @@ async def test_quantity_and_number(client: httpx.AsyncClient) -> None:
         "subject": {"reference": "Patient/q"},
         "prediction": [{"probabilityDecimal": 0.25}],
     }
-    await _put(client, risk)
-    assert await _ids(client, "RiskAssessment", "probability=gt0.2") == {"risk"}
-    assert await _ids(client, "RiskAssessment", "probability=0.3") == {"risk"}  # [0.25, 0.35)
-    assert await _ids(client, "RiskAssessment", "probability=0.30") == set()
-    assert await _ids(client, "RiskAssessment", "probability=0.25") == {"risk"}
+    await put(client, risk)
+    assert await matched_ids(client, "RiskAssessment", "probability=gt0.2") == {"risk"}
+    assert await matched_ids(client, "RiskAssessment", "probability=0.3") == {
+        "risk"
+    }  # [0.25, 0.35)
+    assert await matched_ids(client, "RiskAssessment", "probability=0.30") == set()
+    assert await matched_ids(client, "RiskAssessment", "probability=0.25") == {"risk"}
 
 
 async def test_uri_above_and_below(client: httpx.AsyncClient) -> None:
@@ -185,24 +174,31 @@ async def test_uri_above_and_below(client: httpx.AsyncClient) -> None:
         "url": "http://example.org/fhir/ValueSet/care-level",
         "status": "active",
     }
-    await _put(client, value_set)
-    assert await _ids(client, "ValueSet", "url=http://example.org/fhir/ValueSet/care-level") == {
-        "vs"
-    }
-    assert await _ids(client, "ValueSet", "url=http://example.org/fhir") == set()
-    assert await _ids(client, "ValueSet", "url:below=http://example.org/fhir") == {"vs"}
-    assert await _ids(client, "ValueSet", "url:below=http://example.org/fhir/CodeSystem") == set()
+    await put(client, value_set)
+    assert await matched_ids(
+        client, "ValueSet", "url=http://example.org/fhir/ValueSet/care-level"
+    ) == {"vs"}
+    assert await matched_ids(client, "ValueSet", "url=http://example.org/fhir") == set()
+    assert await matched_ids(client, "ValueSet", "url:below=http://example.org/fhir") == {"vs"}
+    assert (
+        await matched_ids(client, "ValueSet", "url:below=http://example.org/fhir/CodeSystem")
+        == set()
+    )
     above = "url:above=http://example.org/fhir/ValueSet/care-level/2"
-    assert await _ids(client, "ValueSet", above) == {"vs"}
-    assert await _ids(client, "ValueSet", "url:above=http://example.org/fhir") == set()
+    assert await matched_ids(client, "ValueSet", above) == {"vs"}
+    assert await matched_ids(client, "ValueSet", "url:above=http://example.org/fhir") == set()
 
 
 async def test_negated_criteria_stay_within_the_searched_type(
     client: httpx.AsyncClient, people: None
 ) -> None:
-    await _put(client, {**observation("Patient/yamada"), "id": "yamada"})  # same id, other type
-    assert await _ids(client, "Patient", "gender:not=female") == {"yamada", "tahata", "smith"}
-    assert await _ids(client, "Patient", "birthdate:missing=true") == {"smith"}
+    await put(client, {**observation("Patient/yamada"), "id": "yamada"})  # same id, other type
+    assert await matched_ids(client, "Patient", "gender:not=female") == {
+        "yamada",
+        "tahata",
+        "smith",
+    }
+    assert await matched_ids(client, "Patient", "birthdate:missing=true") == {"smith"}
     found = (await client.get("Patient?gender:not=female")).json()
     assert {e["resource"]["resourceType"] for e in found["entry"]} == {"Patient"}
 
@@ -210,11 +206,11 @@ async def test_negated_criteria_stay_within_the_searched_type(
 @pytest.fixture
 async def records(client: httpx.AsyncClient, people: None) -> None:
     org = {"resourceType": "Organization", "id": "clinic", "name": "小倉はまゆう内科クリニック"}
-    await _put(client, org)
+    await put(client, org)
     yamada = (await client.get("Patient/yamada")).json()
-    await _put(client, {**yamada, "managingOrganization": {"reference": "Organization/clinic"}})
-    await _put(client, {**observation("Patient/yamada"), "id": "obs-yamada"})
-    await _put(client, {**observation("Patient/tabata", value=8.2), "id": "obs-tabata"})
+    await put(client, {**yamada, "managingOrganization": {"reference": "Organization/clinic"}})
+    await put(client, {**observation("Patient/yamada"), "id": "obs-yamada"})
+    await put(client, {**observation("Patient/tabata", value=8.2), "id": "obs-tabata"})
     plan = {
         "resourceType": "CarePlan",
         "id": "plan-tahata",
@@ -222,8 +218,8 @@ async def records(client: httpx.AsyncClient, people: None) -> None:
         "intent": "plan",
         "subject": {"reference": "Patient/tahata"},
     }
-    await _put(client, plan)
-    await _put(
+    await put(client, plan)
+    await put(
         client,
         {
             **plan,
@@ -235,13 +231,17 @@ async def records(client: httpx.AsyncClient, people: None) -> None:
 
 
 async def test_chained_parameters(client: httpx.AsyncClient, records: None) -> None:
-    assert await _ids(client, "Observation", "subject:Patient.name=やまだ") == {"obs-yamada"}
-    assert await _ids(client, "Observation", "patient.name=ﾀﾊﾞﾀ") == {"obs-tabata"}
-    assert await _ids(client, "Observation", "patient.family:exact=タハタ") == set()
-    assert await _ids(client, "Observation", "patient.gender=female") == {"obs-tabata"}
+    assert await matched_ids(client, "Observation", "subject:Patient.name=やまだ") == {"obs-yamada"}
+    assert await matched_ids(client, "Observation", "patient.name=ﾀﾊﾞﾀ") == {"obs-tabata"}
+    assert await matched_ids(client, "Observation", "patient.family:exact=タハタ") == set()
+    assert await matched_ids(client, "Observation", "patient.gender=female") == {"obs-tabata"}
     nested = "patient.organization.name=はまゆう"
-    assert await _ids(client, "Observation", nested) == set()  # a name matches from its start
-    assert await _ids(client, "Observation", "patient.organization.name=小倉") == {"obs-yamada"}
+    assert (
+        await matched_ids(client, "Observation", nested) == set()
+    )  # a name matches from its start
+    assert await matched_ids(client, "Observation", "patient.organization.name=小倉") == {
+        "obs-yamada"
+    }
     assert (await client.get("Observation?subject.name=やまだ")).status_code == 400
     assert (await client.get("Observation?patient.nonsense=x")).status_code == 400
     assert (await client.get("Observation?status.name=x")).status_code == 400
@@ -249,19 +249,21 @@ async def test_chained_parameters(client: httpx.AsyncClient, records: None) -> N
 
 async def test_reverse_chaining_with_has(client: httpx.AsyncClient, records: None) -> None:
     code = "3D046000001920402"
-    assert await _ids(client, "Patient", f"_has:Observation:patient:code={code}") == {
+    assert await matched_ids(client, "Patient", f"_has:Observation:patient:code={code}") == {
         "yamada",
         "tabata",
     }
-    assert await _ids(client, "Patient", "_has:Observation:patient:value-quantity=gt8") == {
+    assert await matched_ids(client, "Patient", "_has:Observation:patient:value-quantity=gt8") == {
         "tabata"
     }
-    assert await _ids(client, "Patient", "_has:CarePlan:subject:status=active") == {"tahata"}
+    assert await matched_ids(client, "Patient", "_has:CarePlan:subject:status=active") == {"tahata"}
     both = "_has:CarePlan:subject:status=active&name=たはた"
-    assert await _ids(client, "Patient", both) == {"tahata"}
+    assert await matched_ids(client, "Patient", both) == {"tahata"}
     nested = "_has:Observation:patient:patient.name=やまだ"
-    assert await _ids(client, "Patient", nested) == {"yamada"}
-    assert await _ids(client, "Organization", "_has:Patient:organization:name=やまだ") == {"clinic"}
+    assert await matched_ids(client, "Patient", nested) == {"yamada"}
+    assert await matched_ids(client, "Organization", "_has:Patient:organization:name=やまだ") == {
+        "clinic"
+    }
     assert (await client.get("Patient?_has:Observation:patient=x")).status_code == 400
     assert (await client.get("Patient?_has:Observation:code:status=final")).status_code == 400
     assert (await client.get("Patient?_has:Observation:patient:nonsense=x")).status_code == 400
@@ -324,8 +326,8 @@ async def test_summary_and_elements(client: httpx.AsyncClient) -> None:
         },
         "contact": [{"name": {"family": "山田", "given": ["花子"]}}],
     }
-    await _put(client, body)
-    await _put(client, {**observation("Patient/sum"), "id": "sum-obs"})
+    await put(client, body)
+    await put(client, {**observation("Patient/sum"), "id": "sum-obs"})
     counted = (await client.get("Patient?_summary=count")).json()
     assert counted["total"] == 1
     assert "entry" not in counted
@@ -354,14 +356,17 @@ async def test_summary_and_elements(client: httpx.AsyncClient) -> None:
 async def test_compartment_search(client: httpx.AsyncClient, records: None) -> None:
     performed = {**observation("Patient/tahata"), "id": "obs-performed"}
     performed["performer"] = [{"reference": "Patient/yamada"}]
-    await _put(client, performed)
-    assert await _ids(client, "Patient/yamada/Observation", "") == {"obs-yamada", "obs-performed"}
+    await put(client, performed)
+    assert await matched_ids(client, "Patient/yamada/Observation", "") == {
+        "obs-yamada",
+        "obs-performed",
+    }
     code = "code=3D046000001920402"
-    assert await _ids(client, "Patient/tabata/Observation", code) == {"obs-tabata"}
-    assert await _ids(client, "Patient/tahata/CarePlan", "status=active") == {"plan-tahata"}
-    assert await _ids(client, "Patient/yamada/CarePlan", "") == set()
-    assert await _ids(client, "Patient/yamada/Patient", "") == {"yamada"}
-    assert await _ids(client, "Patient/nobody/Observation", "") == set()
+    assert await matched_ids(client, "Patient/tabata/Observation", code) == {"obs-tabata"}
+    assert await matched_ids(client, "Patient/tahata/CarePlan", "status=active") == {"plan-tahata"}
+    assert await matched_ids(client, "Patient/yamada/CarePlan", "") == set()
+    assert await matched_ids(client, "Patient/yamada/Patient", "") == {"yamada"}
+    assert await matched_ids(client, "Patient/nobody/Observation", "") == set()
     page = (await client.get("Patient/yamada/Observation?_count=1")).json()
     links = {link["relation"]: link["url"] for link in page["link"]}
     assert links["self"].startswith(f"{BASE}/Patient/yamada/Observation?")
@@ -385,7 +390,7 @@ async def _all_pages(client: httpx.AsyncClient, url: str) -> list[str]:
 
 @pytest.fixture
 async def dated(client: httpx.AsyncClient) -> None:
-    await _put(client, {**patient(mrn="T1"), "id": "t"})
+    await put(client, {**patient(mrn="T1"), "id": "t"})
     rows = [
         ("a", "2024-05-01", 7.0),
         ("b", "2023-01-10", 6.0),
@@ -399,7 +404,7 @@ async def dated(client: httpx.AsyncClient) -> None:
             del body["effectiveDateTime"]
         else:
             body["effectiveDateTime"] = day
-        await _put(client, body)
+        await put(client, body)
 
 
 async def test_sort_orders_ties_and_missing_values(client: httpx.AsyncClient, dated: None) -> None:
@@ -428,11 +433,11 @@ async def test_sorted_pages_are_stable_while_others_write(
     assert [e["resource"]["id"] for e in first["entry"]] == ["c", "d"]
     next_url = next(link["url"] for link in first["link"] if link["relation"] == "next")
     # Written after the first page: one sorts before the cursor, one after it.
-    await _put(
+    await put(
         client,
         {**observation("Patient/t", value=1.0), "id": "early", "effectiveDateTime": "2026-01-01"},
     )
-    await _put(
+    await put(
         client,
         {**observation("Patient/t", value=1.0), "id": "late", "effectiveDateTime": "2020-01-01"},
     )
@@ -441,10 +446,12 @@ async def test_sorted_pages_are_stable_while_others_write(
 
 
 async def test_phonetic_searches_the_kana_name(client: httpx.AsyncClient, people: None) -> None:
-    assert await _ids(client, "Patient", "phonetic=やまだ") == {"yamada"}
-    assert await _ids(client, "Patient", "phonetic=ﾀﾊﾀ") == {"tahata", "tabata"}
-    assert await _ids(client, "Patient", "phonetic=山田") == set()  # the kanji name is not phonetic
-    assert await _ids(client, "Patient", "name=山田") == {"yamada"}
+    assert await matched_ids(client, "Patient", "phonetic=やまだ") == {"yamada"}
+    assert await matched_ids(client, "Patient", "phonetic=ﾀﾊﾀ") == {"tahata", "tabata"}
+    assert (
+        await matched_ids(client, "Patient", "phonetic=山田") == set()
+    )  # the kanji name is not phonetic
+    assert await matched_ids(client, "Patient", "name=山田") == {"yamada"}
 
 
 async def test_system_search_with_and_without_type(
@@ -461,7 +468,7 @@ async def test_system_search_with_and_without_type(
 
     same_id = "?_id=yamada"
     assert await keys(same_id) == {"Patient/yamada"}
-    await _put(client, {**observation("Patient/yamada"), "id": "yamada"})
+    await put(client, {**observation("Patient/yamada"), "id": "yamada"})
     assert await keys(same_id) == {"Patient/yamada", "Observation/yamada"}
     assert await keys("?_type=Observation&_id=yamada") == {"Observation/yamada"}
     both = "?_type=Patient,CarePlan&_id=yamada,plan-tahata"
