@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,13 +141,20 @@ async def backend(chosen_backend: Backend) -> Backend:
     return chosen
 
 
-@pytest.fixture
-async def client(backend: Backend) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(backend.settings)
+@asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A server on `settings` (its own app, started and stopped) and an HTTP client of it."""
+    app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url=BASE + "/") as http:
             yield http
+
+
+@pytest.fixture
+async def client(backend: Backend) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve(backend.settings) as http:
+        yield http
 
 
 @pytest.fixture

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
 from tests.api.city_world import City, load
-from tests.conftest import BASE, Backend
-from tobiume.main import create_app
+from tests.conftest import Backend, serve
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -25,9 +23,6 @@ async def loaded(
     city_backend: Backend, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[City]:
     """The city on one backend, shared by the tests of a module (they only read it)."""
-    app = create_app(city_backend.settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE + "/") as client:
-            world, mark = await load(city_backend, client, tmp_path_factory.mktemp("city"))
-            yield City(client, world, mark, city_backend.name)
+    async with serve(city_backend.settings) as client:
+        world, mark = await load(city_backend, client, tmp_path_factory.mktemp("city"))
+        yield City(client, world, mark, city_backend.name)

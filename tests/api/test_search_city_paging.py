@@ -20,11 +20,10 @@ import pytest
 
 from tests.api.city_oracle import Resource, World, coding_pairs, codings, date_range, token
 from tests.api.city_world import JLAC10
-from tests.conftest import BASE, Backend
+from tests.conftest import BASE, Backend, serve
 from tests.helpers import FHIR_JSON
 from tobiume.demo.generate import AS_OF, city
 from tobiume.importer import import_city
-from tobiume.main import create_app
 
 CITIZENS = 12
 MATCHING = f"{JLAC10}|"
@@ -34,11 +33,8 @@ OTHER_CODE = {"coding": [{"system": "http://loinc.org", "code": "4548-4"}]}
 @pytest.fixture
 async def writer(backend: Backend) -> AsyncIterator[httpx.AsyncClient]:
     """A second server on the same database: the other client's writes."""
-    app = create_app(backend.settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE + "/") as http:
-            yield http
+    async with serve(backend.settings) as http:
+        yield http
 
 
 @pytest.fixture
