@@ -89,15 +89,10 @@ def reference_clause(
         )
     if "/" in value or ":" in value:
         return columns.url == value  # urn:uuid:..., a canonical
-    if type_ is not None:
+    types = (type_,) if type_ is not None else targets
+    if types:
         return and_(
-            columns.target_type == type_,
-            columns.target_id == value,
-            local_reference(base_url, columns.url),
-        )
-    if targets:
-        return and_(
-            columns.target_type.in_(targets),
+            columns.target_type.in_(types),
             columns.target_id == value,
             local_reference(base_url, columns.url),
         )
