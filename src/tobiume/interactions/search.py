@@ -194,8 +194,14 @@ async def _count(ctx: Context, parsed: SearchQuery) -> int:
 
 async def _estimate(ctx: Context, parsed: SearchQuery) -> int:
     """`_total=estimate`: the kept count of a whole type, else the planner's estimate
-    (PostgreSQL), else an accurate count (SQLite, whose databases are small)."""
-    if counts_everything(parsed) and ctx.access.sees_everything():
+    (PostgreSQL), else an accurate count (SQLite, whose databases are small).
+
+    The planner estimates from statistics over every row, hidden ones included: a requester
+    who does not see everything gets the accurate count of what they see instead, or the
+    estimate would tell them how many resources they may not see."""
+    if not ctx.access.sees_everything():
+        return await _count(ctx, parsed)
+    if counts_everything(parsed):
         return await live_count(ctx.conn, parsed.res_type)
     keys = matching(parsed, ctx.access.visible(), resource.c.pk)
     estimate = await estimated_rows(ctx.conn, keys)
