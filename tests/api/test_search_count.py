@@ -5,11 +5,14 @@ checked against the number of live resources the test wrote, and against a plain
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from sqlalchemy import func, select, text
 
 from tests.conftest import Backend
 from tests.helpers import FHIR_JSON, create, observation, patient
+from tobiume.storage.counts import live_count
 from tobiume.storage.tables import resource
 
 
@@ -143,3 +146,29 @@ async def test_estimated_totals(client: httpx.AsyncClient, backend: Backend) -> 
         assert estimate == 30
     complete = await client.get("Observation", params={"patient": second, "_total": "estimate"})
     assert complete.json()["total"] == 3  # a first page that holds everything is exact
+
+
+async def test_concurrent_readers_past_the_fold_agree(
+    client: httpx.AsyncClient, backend: Backend
+) -> None:
+    """Readers that all find too many rows of changes at once, each on its own connection and
+    each folding: every one of them reads the right total, and one row is left."""
+    subject = f"Patient/{(await create(client, patient()))['id']}"
+    for _ in range(75):
+        await create(client, observation(subject))
+
+    async def read() -> int:
+        async with backend.database.read() as conn:
+            return await live_count(conn, "Observation")
+
+    assert await asyncio.gather(*(read() for _ in range(8))) == [75] * 8
+    if backend.name == "postgresql":
+        assert await _count_rows(backend, "Observation") == 1
+    assert await _counted(client, "Observation") == await _stored(backend, "Observation") == 75
+
+
+async def _count_rows(backend: Backend, res_type: str) -> int:
+    """Rows of changes kept for `res_type` (PostgreSQL)."""
+    async with backend.database.engine.connect() as conn:
+        query = text("SELECT count(*) FROM resource_count WHERE res_type = :t")
+        return int((await conn.execute(query, {"t": res_type})).scalar_one())
