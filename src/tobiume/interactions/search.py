@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import orjson
 
+from tobiume.drivers import fetch_rows
 from tobiume.errors import BadRequest, Issue
 from tobiume.fhir.bundles import Entry, bundle_text
 from tobiume.fhir.outcomes import operation_outcome
@@ -66,7 +67,7 @@ async def search(
         return FhirResponse(
             200, bundle_text({"type": "searchset", "total": total, "link": self_link}, [])
         )
-    rows = (await ctx.conn.execute(page_statement(parsed, visible))).all()
+    rows = list(await fetch_rows(ctx.conn, page_statement(parsed, visible)))
     page, more = rows[: parsed.count], len(rows) > parsed.count
     if parsed.cursor is not None and parsed.cursor.backward:
         page.reverse()
@@ -127,11 +128,12 @@ async def system_search(
     match = system_match(queries, visible)
     envelope: dict[str, object] = {"type": "searchset"}
     if first.summary == "count" or first.total == "accurate":
-        envelope["total"] = (await ctx.conn.execute(system_count_statement(match))).scalar_one()
+        (row,) = await fetch_rows(ctx.conn, system_count_statement(match))
+        envelope["total"] = int(row[0])
     links = [{"relation": "self", "url": _url(ctx, "", query)}]
     if first.summary == "count":
         return FhirResponse(200, bundle_text({**envelope, "link": links}, []))
-    rows = (await ctx.conn.execute(system_page_statement(match, start, first.count))).all()
+    rows = list(await fetch_rows(ctx.conn, system_page_statement(match, start, first.count)))
     page, more = rows[: first.count], len(rows) > first.count
     if start is not None and start.backward:
         page.reverse()
@@ -189,7 +191,8 @@ async def _count(ctx: Context, parsed: SearchQuery) -> int:
     everything (`storage.counts`)."""
     if counts_everything(parsed) and ctx.access.sees_everything():
         return await live_count(ctx.conn, parsed.res_type)
-    return int((await ctx.conn.execute(count_statement(parsed, ctx.access.visible()))).scalar_one())
+    (row,) = await fetch_rows(ctx.conn, count_statement(parsed, ctx.access.visible()))
+    return int(row[0])
 
 
 async def _estimate(ctx: Context, parsed: SearchQuery) -> int:
@@ -247,7 +250,7 @@ async def _included(ctx: Context, specs: list[Include], matches: list[Row]) -> l
             )
             if stmt is None:
                 continue
-            for pk, kind, res_id, body in (await ctx.conn.execute(stmt)).all():
+            for pk, kind, res_id, body in await fetch_rows(ctx.conn, stmt):
                 if pk not in seen and len(added) + len(fresh) < MAX_INCLUDED:
                     seen.add(pk)
                     fresh.append((pk, kind, res_id, body))

@@ -76,6 +76,25 @@ def driver_rank(criterion: Criterion) -> int:
     return _DRIVER_RANK.get(criterion.param.type, 4)
 
 
+_EQUALITY_TYPES = frozenset({"token", "reference", "uri"})
+_WIDENING_MODIFIERS = frozenset({"text", "above", "below", "contains", "missing", "not"})
+
+
+def keys_in_order(criterion: Criterion) -> bool:
+    """True when `criterion` is one value compared for equality (a token, a reference, a uri
+    without a modifier that widens it): its match index, which ends in the resource key, gives
+    its keys in key order, and PostgreSQL estimates it from its most-common-value statistics
+    rather than from histograms every parameter shares (`search.compile.matching`)."""
+    return (
+        criterion.param is not None
+        and criterion.param.type in _EQUALITY_TYPES
+        and criterion.chain is None
+        and criterion.has is None
+        and len(criterion.values) == 1
+        and criterion.modifier not in _WIDENING_MODIFIERS
+    )
+
+
 def check_modifier(criterion: Criterion, *allowed: str) -> None:
     """400 unless the criterion's modifier is absent or one of `allowed`."""
     if criterion.modifier is not None and criterion.modifier not in allowed:
