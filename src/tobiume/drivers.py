@@ -136,8 +136,11 @@ search clients repeat; the least recently used goes first."""
 _shapes: OrderedDict[tuple[Any, ...], SQLCompiler] = OrderedDict()
 
 
-async def fetch_rows(conn: AsyncConnection, statement: Executable) -> Sequence[Sequence[Any]]:
-    """Every row of `statement`, a SELECT built for this request.
+async def fetch_rows(
+    conn: AsyncConnection, statement: Executable, params: Mapping[str, Any] | None = None
+) -> Sequence[Sequence[Any]]:
+    """Every row of `statement`, a SELECT built for this request or kept for its shape, with
+    `params` for its `bindparam`s that carry no value.
 
     On PostgreSQL: its compiled form is looked up by SQLAlchemy's cache key (the statement's
     shape; the key's `bindparams` are this request's values in the order the compiled form
@@ -146,11 +149,11 @@ async def fetch_rows(conn: AsyncConnection, statement: Executable) -> Sequence[S
     execution does: `DefaultExecutionContext._init_compiled`). Elsewhere, and for a statement
     without a cache key, through SQLAlchemy."""
     if conn.dialect.name != "postgresql":
-        return (await conn.execute(statement)).all()
+        return (await conn.execute(statement, params)).all()
     clause = cast(ClauseElement, statement)
     key = clause._generate_cache_key()
     if key is None:
-        return (await conn.execute(statement)).all()
+        return (await conn.execute(statement, params)).all()
     compiled = _shapes.get(key.key)
     if compiled is None:
         compiled = cast(
@@ -168,16 +171,22 @@ async def fetch_rows(conn: AsyncConnection, statement: Executable) -> Sequence[S
             _shapes.popitem(last=False)
     else:
         _shapes.move_to_end(key.key)
-    sql, args = _bind(compiled, key)
+    sql, args = _bind(compiled, key, params)
     driver = await driver_connection(conn)
     rows: Sequence[Sequence[Any]] = await driver.fetch(sql, *args)
     return rows
 
 
-def _bind(compiled: SQLCompiler, key: CacheKey) -> tuple[str, list[Any]]:
-    """The SQL text and positional values of `compiled` for the values `key` carries."""
+def _bind(
+    compiled: SQLCompiler, key: CacheKey, given: Mapping[str, Any] | None
+) -> tuple[str, list[Any]]:
+    """The SQL text and positional values of `compiled` for the values `key` carries and
+    those `given`."""
     params = compiled.construct_params(
-        extracted_parameters=key.bindparams, escape_names=False, _collected_params=key.params
+        dict(given) if given else None,
+        extracted_parameters=key.bindparams,
+        escape_names=False,
+        _collected_params=key.params,
     )
     processors: Mapping[str, Any] = compiled._bind_processors
     sql = compiled.string

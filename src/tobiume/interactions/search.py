@@ -245,12 +245,12 @@ async def _included(ctx: Context, specs: list[Include], matches: list[Row]) -> l
         for spec in specs:
             if round_ > 0 and not spec.iterate:
                 continue
-            stmt = include_statement(
+            bound = include_statement(
                 spec, current, ctx.access.visible(), ctx.base_url, ctx.conn.dialect.name
             )
-            if stmt is None:
+            if bound is None:
                 continue
-            for pk, kind, res_id, body in await fetch_rows(ctx.conn, stmt):
+            for pk, kind, res_id, body in await fetch_rows(ctx.conn, bound.statement, bound.params):
                 if pk not in seen and len(added) + len(fresh) < MAX_INCLUDED:
                     seen.add(pk)
                     fresh.append((pk, kind, res_id, body))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
@@ -63,31 +64,47 @@ Row = tuple[int, str, str, str]
 """(pk, type, id, body) of a resource in the answer."""
 
 
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """A statement of fixed shape and the values this page binds to it: the shape is built
+    once per spec (`functools.lru_cache`), so a page pays for neither building it nor for
+    SQLAlchemy's cache key of a new object (`drivers.fetch_rows`)."""
+
+    statement: Select[Any]
+    params: dict[str, Any]
+
+
 def statement(
     spec: Include,
     found: Sequence[Row],
     visible: ColumnElement[bool],
     base_url: str | None,
     dialect: str,
-) -> Select[Any] | None:
+) -> Bound | None:
     """The live, visible resources `spec` adds to `found`; None when it cannot add any."""
     if spec.reverse:
-        return _revincluded(spec, found, visible, base_url, dialect)
-    return _included(spec, found, visible, base_url, dialect)
-
-
-def _included(
-    spec: Include,
-    found: Sequence[Row],
-    visible: ColumnElement[bool],
-    base_url: str | None,
-    dialect: str,
-) -> Select[Any] | None:
+        by_type: dict[str, list[str]] = {}
+        for _, res_type, res_id, _ in found:
+            if spec.target is None or spec.target == res_type:
+                by_type.setdefault(res_type, []).append(res_id)
+        if not by_type:
+            return None
+        types = tuple(sorted(by_type))
+        params = {f"ids_{i}": by_type[t] for i, t in enumerate(types)}
+        return Bound(_revincluded(spec, types, visible, base_url, dialect), params)
     sources = [pk for pk, res_type, _, _ in found if res_type == spec.source]
     if not sources:
         return None
+    return Bound(_included(spec, visible, base_url, dialect), {"sources": sources})
+
+
+@lru_cache(maxsize=256)
+def _included(
+    spec: Include, visible: ColumnElement[bool], base_url: str | None, dialect: str
+) -> Select[Any]:
+    """What the references of the resources `:sources` point at."""
     refs = select(idx_reference.c.target_type, idx_reference.c.target_id).where(
-        one_of(idx_reference.c.res_pk, sources, dialect),
+        one_of(idx_reference.c.res_pk, "sources", dialect),
         idx_reference.c.target_id.is_not(None),
         local_reference(base_url),
     )
@@ -111,25 +128,21 @@ def _included(
     )
 
 
+@lru_cache(maxsize=256)
 def _revincluded(
     spec: Include,
-    found: Sequence[Row],
+    types: tuple[str, ...],
     visible: ColumnElement[bool],
     base_url: str | None,
     dialect: str,
-) -> Select[Any] | None:
-    by_type: dict[str, list[str]] = {}
-    for _, res_type, res_id, _ in found:
-        if spec.target is None or spec.target == res_type:
-            by_type.setdefault(res_type, []).append(res_id)
-    if not by_type:
-        return None
+) -> Select[Any]:
+    """What refers to the resources `:ids_{i}` of `types[i]`."""
     alternatives = [
         and_(
             idx_reference.c.target_type == res_type,
-            one_of(idx_reference.c.target_id, ids, dialect),
+            one_of(idx_reference.c.target_id, f"ids_{i}", dialect),
         )
-        for res_type, ids in by_type.items()
+        for i, res_type in enumerate(types)
     ]
     referring = select(idx_reference.c.res_pk).where(
         idx_reference.c.res_type == spec.source,
