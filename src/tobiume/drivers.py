@@ -12,11 +12,8 @@ directly (DESIGN.md, "Speed"). So:
   read and written here are exactly those SQLAlchemy reads and writes elsewhere.
 * `sqlite_call` runs any function on the SQLite connection in that thread: `storage.writes`
   stores a whole version (resource, history and index rows) in one hand-off.
-* `fetch_rows` runs a statement built per request (a search) on asyncpg directly: the SQL is
-  compiled once per shape (SQLAlchemy's cache key, which leaves the values out) and each
-  request only binds its values. Through `AsyncConnection.execute` the same search spent a
-  fifth of the server's time in SQLAlchemy's execution path and its greenlet (py-spy on
-  bench/search.py), for nothing a search uses.
+
+Statements built per request (searches) run on the driver through `tobiume.compiled`.
 
 The statements run in whatever transaction the connection is in (`db.Database`).
 """
@@ -24,14 +21,12 @@ The statements run in whatever transaction the connection is in (`db.Database`).
 from __future__ import annotations
 
 import sqlite3
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.cache_key import CacheKey
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
@@ -128,71 +123,3 @@ def _processed(c: _Compiled, row: Sequence[Any]) -> tuple[Any, ...]:
     if not c.results:
         return tuple(row)
     return tuple(v if p is None else p(v) for v, p in zip(row, c.results, strict=True))
-
-
-_SHAPES_KEPT = 1024
-"""Compiled statements kept by `fetch_rows`: shapes, not values, so a few hundred cover every
-search clients repeat; the least recently used goes first."""
-_shapes: OrderedDict[tuple[Any, ...], SQLCompiler] = OrderedDict()
-
-
-async def fetch_rows(
-    conn: AsyncConnection, statement: Executable, params: Mapping[str, Any] | None = None
-) -> Sequence[Sequence[Any]]:
-    """Every row of `statement`, a SELECT built for this request or kept for its shape, with
-    `params` for its `bindparam`s that carry no value.
-
-    On PostgreSQL: its compiled form is looked up by SQLAlchemy's cache key (the statement's
-    shape; the key's `bindparams` are this request's values in the order the compiled form
-    expects them), compiled on a miss, and run on asyncpg with the values bound as SQLAlchemy
-    binds them (expanding `IN` lists are rendered per list length, as SQLAlchemy's own
-    execution does: `DefaultExecutionContext._init_compiled`). Elsewhere, and for a statement
-    without a cache key, through SQLAlchemy."""
-    if conn.dialect.name != "postgresql":
-        return (await conn.execute(statement, params)).all()
-    clause = cast(ClauseElement, statement)
-    key = clause._generate_cache_key()
-    if key is None:
-        return (await conn.execute(statement, params)).all()
-    compiled = _shapes.get(key.key)
-    if compiled is None:
-        compiled = cast(
-            SQLCompiler,
-            clause._compiler(
-                conn.dialect,
-                cache_key=key,
-                column_keys=[],
-                for_executemany=False,
-                schema_translate_map=None,
-            ),
-        )
-        _shapes[key.key] = compiled
-        if len(_shapes) > _SHAPES_KEPT:
-            _shapes.popitem(last=False)
-    else:
-        _shapes.move_to_end(key.key)
-    sql, args = _bind(compiled, key, params)
-    driver = await driver_connection(conn)
-    rows: Sequence[Sequence[Any]] = await driver.fetch(sql, *args)
-    return rows
-
-
-def _bind(
-    compiled: SQLCompiler, key: CacheKey, given: Mapping[str, Any] | None
-) -> tuple[str, list[Any]]:
-    """The SQL text and positional values of `compiled` for the values `key` carries and
-    those `given`."""
-    params = compiled.construct_params(
-        dict(given) if given else None,
-        extracted_parameters=key.bindparams,
-        escape_names=False,
-        _collected_params=key.params,
-    )
-    processors: Mapping[str, Any] = compiled._bind_processors
-    sql = compiled.string
-    names: Sequence[str] = compiled.positiontup or ()
-    if compiled.literal_execute_params or compiled.post_compile_params:
-        expanded = compiled._process_parameters_for_postcompile(params)
-        sql, names = expanded.statement, expanded.positiontup or ()
-        processors = {**processors, **expanded.processors}
-    return sql, [processors[n](params[n]) if n in processors else params[n] for n in names]

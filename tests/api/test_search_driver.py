@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.helpers import FHIR_JSON, matched_ids, put
+from tobiume.compiled import forget
 
 LAB = "urn:oid:1.2.392.200119.4.504"
 HBA1C = "3D046000001920402"
@@ -110,3 +111,27 @@ async def test_large_driver_pages_and_forgets_deleted(client: httpx.AsyncClient)
     expected = [f"o{n:02}" for n in range(12) if n % 3 and n != 4]
     assert sorted(seen) == expected
     assert len(seen) == len(expected)
+
+
+@pytest.mark.usefixtures("labs")
+async def test_a_shape_seen_with_shared_values_binds_each_criterion(
+    client: httpx.AsyncClient,
+) -> None:
+    """Two criteria with equal values are one clause (built once per value) and share its
+    parameters; the next search of the same shape has two values, each bound to its own
+    criterion (`compiled.fetch_shaped`)."""
+    forget()
+    assert await matched_ids(client, "Observation", "status=final&status=final") == {
+        "a1",
+        "a3",
+        "a4",
+        "b1",
+    }
+    assert await matched_ids(client, "Observation", "status=final&code=" + GLUCOSE) == {"a3"}
+    assert await matched_ids(client, "Observation", f"code={HBA1C}&code={HBA1C}") == {
+        "a1",
+        "a2",
+        "a4",
+        "b1",
+    }
+    assert await matched_ids(client, "Observation", f"code={HBA1C}&status=preliminary") == {"a2"}

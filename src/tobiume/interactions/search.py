@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import orjson
 
-from tobiume.drivers import fetch_rows
+from tobiume.compiled import fetch_rows, fetch_shaped
 from tobiume.errors import BadRequest, Issue
 from tobiume.fhir.bundles import Entry, bundle_text
 from tobiume.fhir.outcomes import operation_outcome
@@ -24,10 +24,10 @@ from tobiume.fhir.summary import select_elements, summarize
 from tobiume.interactions.context import Context, FhirResponse
 from tobiume.search import cursor
 from tobiume.search.compile import (
-    count_statement,
+    count_shaped,
     counts_everything,
     matching,
-    page_statement,
+    page_shaped,
     system_count_statement,
     system_match,
     system_page_statement,
@@ -67,7 +67,7 @@ async def search(
         return FhirResponse(
             200, bundle_text({"type": "searchset", "total": total, "link": self_link}, [])
         )
-    rows = list(await fetch_rows(ctx.conn, page_statement(parsed, visible)))
+    rows = list(await fetch_shaped(ctx.conn, page_shaped(parsed, visible)))
     page, more = rows[: parsed.count], len(rows) > parsed.count
     if parsed.cursor is not None and parsed.cursor.backward:
         page.reverse()
@@ -191,7 +191,7 @@ async def _count(ctx: Context, parsed: SearchQuery) -> int:
     everything (`storage.counts`)."""
     if counts_everything(parsed) and ctx.access.sees_everything():
         return await live_count(ctx.conn, parsed.res_type)
-    (row,) = await fetch_rows(ctx.conn, count_statement(parsed, ctx.access.visible()))
+    (row,) = await fetch_shaped(ctx.conn, count_shaped(parsed, ctx.access.visible()))
     return int(row[0])
 
 

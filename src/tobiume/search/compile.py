@@ -9,13 +9,15 @@ same on any type (https://hl7.org/fhir/R4/search.html#modifiers) and is compiled
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
-from typing import Any
+from functools import lru_cache, partial
+from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, func, or_, select
+from sqlalchemy import Integer, Select, Table, and_, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from tobiume.compiled import Shaped
 from tobiume.errors import BadRequest
 from tobiume.fhir.compartment import OWN_ID, PATIENT_COMPARTMENT
 from tobiume.indexing.dates import parse_range
@@ -32,6 +34,7 @@ from tobiume.search.params.base import (
     with_rows,
 )
 from tobiume.search.query import Criterion, Link, SearchQuery
+from tobiume.search.sort import SortKey
 from tobiume.storage.tables import idx_reference, resource
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -64,6 +67,39 @@ def _criteria_clauses(
     return [_clause(query.res_type, c, visible) for c in query.criteria]
 
 
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """What the assembly of a search statement decides by, apart from its parts: a search is
+    run as a `compiled.Shaped` (compiled once per layout and parts' shapes)."""
+
+    base: int
+    """How many of the parts are `_base_clauses`; the criteria follow them."""
+    keyed: tuple[bool, ...]
+    """For each criterion: its clause is a set of index keys (`keys_of`)."""
+    driver: int | None
+    """The criterion whose keys drive the search (`matching`)."""
+    inside: bool
+    """The other keyed criteria test the driver's keys inside its table."""
+    count: bool = False
+    """`count(*)` rather than a page."""
+    sort: tuple[SortKey, ...] = ()
+    """A page's sort keys; their expressions follow the criteria among the parts."""
+    backward: bool | None = None
+    """A page cursor's direction (None: the first page); its clause follows the sort
+    expressions, and the page's limit comes last."""
+
+
+def _layout(query: SearchQuery, visible: ColumnElement[bool]) -> tuple[_Layout, list[Any]]:
+    """How `query` is matched, and its base clauses and criteria (the first parts)."""
+    base = _base_clauses(query, visible)
+    clauses = _criteria_clauses(query, visible)
+    keyed = tuple(keys_of(clause) is not None for clause in clauses)
+    ranked = [(driver_rank(c), i) for i, c in enumerate(query.criteria) if keyed[i]]
+    driver = min(ranked)[1] if ranked else None
+    inside = driver is not None and keys_in_order(query.criteria[driver])
+    return _Layout(len(base), keyed, driver, inside), [*base, *clauses]
+
+
 def matching(query: SearchQuery, visible: ColumnElement[bool], *columns: Any) -> Select[Any]:
     """`columns` of the resources that match `query`, read from one criterion's index rows.
 
@@ -85,31 +121,29 @@ def matching(query: SearchQuery, visible: ColumnElement[bool], *columns: Any) ->
     (7 to 88 ms against 1). Negated criteria and those on `resource` itself (`_id`,
     `_lastUpdated`, `_has`) always stay outside.
     """
-    base = _base_clauses(query, visible)
-    clauses = _criteria_clauses(query, visible)
-    keyed = [keys_of(clause) for clause in clauses]
-    drivers = [
-        (driver_rank(c), i)
-        for i, (c, keys) in enumerate(zip(query.criteria, keyed, strict=True))
-        if keys is not None
-    ]
+    layout, parts = _layout(query, visible)
+    return _match(layout, parts, columns)
+
+
+def _match(layout: _Layout, parts: Sequence[Any], columns: Sequence[Any]) -> Select[Any]:
+    base = parts[: layout.base]
+    clauses = parts[layout.base : layout.base + len(layout.keyed)]
     stmt = select(*columns)
-    if not drivers:
+    if layout.driver is None:
         return stmt.select_from(resource).where(*base, *clauses)
-    _, first = min(drivers)
-    keys = keyed[first]
+    keyed = [keys_of(c) if k else None for c, k in zip(clauses, layout.keyed, strict=True)]
+    keys = keyed[layout.driver]
     assert keys is not None
-    inside = keys_in_order(query.criteria[first])
     key = keys.selected_columns[0]
     probes = [
         key.in_(k.correlate(None))  # never correlated with the driver's own table
         for i, k in enumerate(keyed)
-        if inside and k is not None and i != first
+        if layout.inside and k is not None and i != layout.driver
     ]
     rest = [
         clause
         for i, (clause, k) in enumerate(zip(clauses, keyed, strict=True))
-        if i != first and (k is None or not inside)
+        if i != layout.driver and (k is None or not layout.inside)
     ]
     driver = keys.where(*probes).distinct().subquery("driver")
     joined = resource.join(driver, resource.c.pk == driver.c.res_pk)
@@ -229,21 +263,37 @@ def _has_clause(
     )
 
 
-def page_statement(query: SearchQuery, visible: ColumnElement[bool]) -> Select[Any]:
+def page_shaped(query: SearchQuery, visible: ColumnElement[bool]) -> Shaped:
     """One page of matches, one row more than asked to tell if another page exists, in key
     order or in `_sort` order (then each row also holds its sort values, for the page links).
     A previous page is read backwards from its end: the caller reverses the rows."""
+    layout, parts = _layout(query, visible)
     exprs = [sort.expression(query.res_type, key) for key in query.sort]
-    stmt = matching(query, visible, resource.c.pk, resource.c.res_id, resource.c.body, *exprs)
-    backward = False
+    parts.extend(exprs)
+    backward = None
     if query.cursor is not None:
         backward = query.cursor.backward
-        start = sort.after(
-            query.sort, exprs, query.cursor.values, query.cursor.pk, backward=backward
+        parts.append(
+            sort.after(query.sort, exprs, query.cursor.values, query.cursor.pk, backward=backward)
         )
-        stmt = stmt.where(start)
-    ordering = sort.order_by(query.sort, exprs, backward=backward)
-    return stmt.order_by(*ordering).limit(query.count + 1)
+    parts.append(literal(query.count + 1, Integer))
+    layout = replace(layout, sort=query.sort, backward=backward)
+    return Shaped(layout, tuple(parts), partial(_page, layout))
+
+
+def _page(layout: _Layout, parts: Sequence[Any]) -> Select[Any]:
+    start = layout.base + len(layout.keyed)
+    exprs = parts[start : start + len(layout.sort)]
+    columns = (resource.c.pk, resource.c.res_id, resource.c.body, *exprs)
+    stmt = _match(layout, parts, columns)
+    if layout.backward is not None:
+        stmt = stmt.where(parts[start + len(layout.sort)])
+    ordering = sort.order_by(layout.sort, exprs, backward=bool(layout.backward))
+    return stmt.order_by(*ordering).limit(parts[-1])
+
+
+def page_statement(query: SearchQuery, visible: ColumnElement[bool]) -> Select[Any]:
+    return cast(Select[Any], page_shaped(query, visible).statement())
 
 
 def counts_everything(query: SearchQuery) -> bool:
@@ -252,8 +302,19 @@ def counts_everything(query: SearchQuery) -> bool:
     return bool(query.res_type) and not query.criteria and query.patient is None
 
 
+def count_shaped(query: SearchQuery, visible: ColumnElement[bool]) -> Shaped:
+    """How many resources match `query` (counted in SQL)."""
+    layout, parts = _layout(query, visible)
+    layout = replace(layout, count=True)
+    return Shaped(layout, tuple(parts), partial(_count, layout))
+
+
+def _count(layout: _Layout, parts: Sequence[Any]) -> Select[Any]:
+    return _match(layout, parts, (func.count(),))
+
+
 def count_statement(query: SearchQuery, visible: ColumnElement[bool]) -> Select[int]:
-    return matching(query, visible, func.count())
+    return cast(Select[int], count_shaped(query, visible).statement())
 
 
 def system_match(
