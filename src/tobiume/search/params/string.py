@@ -16,6 +16,7 @@ from tobiume.errors import BadRequest
 from tobiume.indexing.kinds.string import MAX_NORM_LENGTH
 from tobiume.indexing.normalize import fold
 from tobiume.search.params.base import check_modifier, with_rows
+from tobiume.search.params.prefix import starts_with
 from tobiume.search.query import Criterion
 from tobiume.storage.tables import idx_string
 
@@ -39,8 +40,8 @@ def _value_clause(value: str, modifier: str | None) -> ColumnElement[bool]:
 
 def prefix_clause(column: ColumnElement[str | None], value: str) -> ColumnElement[bool]:
     """A folded `column` that starts with `value` folded the same way: string search's default
-    match, which token `:text` and a composite's string component share."""
-    return column.startswith(_folded(value), autoescape=True)
+    match, which token `:text` and a composite's string component share (`prefix`)."""
+    return starts_with(column, _folded(value))
 
 
 def _folded(value: str) -> str:
