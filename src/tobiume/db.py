@@ -49,7 +49,11 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (DBAPIError, asyncpg.PostgresErro
 
 _CONCURRENCY_STATES = ("40001", "40P01")  # serialization_failure, deadlock_detected
 
-PG_SESSION_SETTINGS = {"plan_cache_mode": "force_custom_plan", "enable_material": "off"}
+PG_SESSION_SETTINGS = {
+    "plan_cache_mode": "force_custom_plan",
+    "enable_material": "off",
+    "enable_mergejoin": "off",
+}
 """Settings of every PostgreSQL session this server opens.
 
 Statements are prepared once per connection and executed many times (asyncpg's statement
@@ -59,14 +63,23 @@ For a search that is ruinous: `code = $1` plans the same for a code held by thre
 and one held by three hundred thousand. On the 30,000-citizen city (bench/search.py) the
 patient, code and date search of Observations ran at 12 requests/s with generic plans and
 162 with custom ones (p95 4.7 s and 231 ms). A custom plan costs a planning per execution,
-well under a millisecond for a search and a few microseconds for a read by key.
+well under a millisecond for a search and a few microseconds for a read by key. Measured
+again on 2026-12-01 with today's statements: generic plans ran the benchmark's searches up
+to 1.7 times faster, until a few searches of skewed values taught them plans that took the
+same Observation search from 2 ms to 500 ms and the whole benchmark scenario to 130 requests/s.
 
 `enable_material` off: a search's sets are estimated from statistics that every parameter of
 an index table shares (migration 0005), and a set believed to hold one row is joined by
 materialising it and comparing each of its rows with each row of the other side. A birth year
 believed to be one row of 1,119 made the kana-name search compare 521 names with 1,119
 Patients (43 ms; a hash or merge join takes 1). Without materialisation the planner joins such
-sets by hashing or merging them, or probes an index; nothing this server runs needs it."""
+sets by hashing them, or probes an index; nothing this server runs needs it.
+
+`enable_mergejoin` off: a page of matches joins a few keys to `resource`, and a merge join
+does it by reading `resource` in key order from its first row until it meets them. The
+planner, which assumes the keys spread evenly, chose it for the 68,000 Observations of a
+common code (whose keys begin a third of the way into the table): 373,749 resources read,
+220 ms, where a nested loop by key takes 12."""
 
 
 def is_concurrency_failure(exc: Exception) -> bool:

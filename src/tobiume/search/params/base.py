@@ -76,23 +76,37 @@ def driver_rank(criterion: Criterion) -> int:
     return _DRIVER_RANK.get(criterion.param.type, 4)
 
 
-_EQUALITY_TYPES = frozenset({"token", "reference", "uri"})
 _WIDENING_MODIFIERS = frozenset({"text", "above", "below", "contains", "missing", "not"})
 
 
 def keys_in_order(criterion: Criterion) -> bool:
-    """True when `criterion` is one value compared for equality (a token, a reference, a uri
-    without a modifier that widens it): its match index, which ends in the resource key, gives
-    its keys in key order, and PostgreSQL estimates it from its most-common-value statistics
-    rather than from histograms every parameter shares (`search.compile.matching`)."""
-    return (
-        criterion.param is not None
-        and criterion.param.type in _EQUALITY_TYPES
-        and criterion.chain is None
-        and criterion.has is None
-        and len(criterion.values) == 1
-        and criterion.modifier not in _WIDENING_MODIFIERS
-    )
+    """True when `criterion` is one value that fixes every column of its match index before
+    the resource key, so that the index gives its keys in key order: a token as
+    `system|code` or `|code` (its index is type, parameter, code, system, key: a bare code
+    leaves the system open), a reference to one target type (`Type/id`, `:Type`, or a
+    parameter with one target), a uri compared whole. PostgreSQL also estimates such a
+    criterion from its most-common-value statistics rather than from histograms every
+    parameter shares (`search.compile.matching`)."""
+    param = criterion.param
+    if (
+        param is None
+        or criterion.chain is not None
+        or criterion.has is not None
+        or len(criterion.values) != 1
+        or criterion.modifier in _WIDENING_MODIFIERS
+    ):
+        return False
+    (value,) = criterion.values
+    if param.type == "token":
+        _, bar, code = value.partition("|")
+        return bool(bar and code) and criterion.modifier is None
+    if param.type == "reference":
+        if criterion.modifier == "identifier":
+            return False
+        if ":" in value:  # an absolute URL or a urn: matched by the stored URL
+            return False
+        return "/" in value or criterion.modifier is not None or len(param.target) == 1
+    return param.type == "uri" and criterion.modifier is None
 
 
 def check_modifier(criterion: Criterion, *allowed: str) -> None:
