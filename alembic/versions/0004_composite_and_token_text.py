@@ -4,7 +4,8 @@
 one row per element with its components' values; `idx_token` gains the folded display text
 (`:text`) and an Identifier's type (`:of-type`), https://hl7.org/fhir/R4/search.html#token.
 Existing rows keep NULL in the new token columns until their resource is written again (or
-re-imported): `:text` and `:of-type` find what was indexed after this revision.
+re-imported, or `tobiume reindex` runs): `:text` and `:of-type` find what was indexed after
+this revision.
 
 Revision ID: 0004
 Revises: 0003

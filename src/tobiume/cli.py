@@ -1,5 +1,5 @@
-"""The `tobiume` command: serve | migrate | import | demo (token, clients and audit come with
-their issues). Configuration comes from the environment (`TOBIUME_*`, see README)."""
+"""The `tobiume` command: serve | migrate | import | reindex | demo (token, clients and audit
+come with their issues). Configuration comes from the environment (`TOBIUME_*`, see README)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument(
         "--jobs", type=int, default=None, help="validating processes (default: CPUs, at most 8)"
     )
+    reindex = commands.add_parser(
+        "reindex", help="rewrite the search index rows of stored resources from their bodies"
+    )
+    reindex.add_argument("--type", action="append", default=[], help="only this type (repeat)")
     _demo_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -40,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         return _migrate()
     if args.command == "demo":
         return _demo(args)
+    if args.command == "reindex":
+        return _reindex(args)
     return _import(args)
 
 
@@ -94,6 +100,23 @@ def _migrate() -> int:
 
     asyncio.run(run())
     print("database is at the newest schema")
+    return 0
+
+
+def _reindex(args: argparse.Namespace) -> int:
+    from tobiume.fhir.resource_types import is_resource_type
+    from tobiume.reindex import reindex
+
+    unknown = [t for t in args.type if not is_resource_type(t)]
+    if unknown:
+        print(f"not resource types: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    report = asyncio.run(reindex(get_settings(), args.type))
+    print(
+        f"{report.resources} resources reindexed, {report.rows} index rows written, "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     return 0
 
 
