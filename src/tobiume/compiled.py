@@ -16,11 +16,13 @@ compiler and its binding of values exactly:
   a later request with the same shape binds its parts' values to it by position, as
   SQLAlchemy itself matches a cached statement's parameters to a new one's
   (`SQLCompiler.construct_params`, `extracted_parameters`). The assembly may use only the
-  layout, the parts and constants, and values that change per request are either in a part
-  or a named `bindparam` given in `Shaped.params`. Parts may share a parameter object (a
-  clause built once per value and used by two criteria with equal values, `status=a&status=a`):
-  which parameters are the same object is part of the shape, or a statement compiled where two
-  criteria shared one would bind the first criterion's value for both.
+  layout, the parts and SQL without bound values; a value of the request's own is in a part
+  or a named `bindparam` given in `Shaped.params`. A statement with a bound value that is
+  neither is run but never kept, so a mistake there costs speed, not a wrong answer. Parts
+  may share a parameter object (a clause built once per value and used by two criteria with
+  equal values, `status=a&status=a`): which parameters are the same object is part of the
+  shape, or a statement compiled where two criteria shared one would bind the first
+  criterion's value for both.
 
 SQLite runs every statement through SQLAlchemy (its databases are the small, embedded ones).
 The statements run in whatever transaction the connection is in (`db.Database`).
@@ -121,9 +123,14 @@ async def fetch_shaped(conn: AsyncConnection, shaped: Shaped) -> Rows:
             return await fetch_rows(conn, built, shaped.params)
         positions = tuple(first.get(id(bind)) for bind in key.bindparams)
         compiled = _compile(statement, key, conn.dialect)
-        template = _by_shape[shape] = _Template(compiled, key, positions)
-        _trim(_by_shape)
-        return await _fetch(conn, template.compiled, key, key.bindparams, shaped.params)
+        loose = any(
+            at is None and bind.key not in shaped.params
+            for at, bind in zip(positions, key.bindparams, strict=True)
+        )
+        if not loose:  # else a value of this request's is outside the parts: never reused
+            _by_shape[shape] = _Template(compiled, key, positions)
+            _trim(_by_shape)
+        return await _fetch(conn, compiled, key, key.bindparams, shaped.params)
     own = template.key.bindparams
     values = [own[n] if at is None else binds[at] for n, at in enumerate(template.positions)]
     return await _fetch(conn, template.compiled, template.key, values, shaped.params)

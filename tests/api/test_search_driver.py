@@ -11,9 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import literal, select
 
+from tests.conftest import Backend
 from tests.helpers import FHIR_JSON, matched_ids, put
-from tobiume.compiled import forget
+from tobiume.compiled import Shaped, fetch_shaped, forget
 
 LAB = "urn:oid:1.2.392.200119.4.504"
 HBA1C = "3D046000001920402"
@@ -135,3 +137,16 @@ async def test_a_shape_seen_with_shared_values_binds_each_criterion(
         "b1",
     }
     assert await matched_ids(client, "Observation", f"code={HBA1C}&status=preliminary") == {"a2"}
+
+
+async def test_a_value_outside_the_parts_is_never_reused(backend: Backend) -> None:
+    """An assembly that binds a value of its own (not in a part, not named in the params) is
+    run as it is and never kept for its shape, so the next request gets its own value."""
+    forget()
+
+    def shaped(value: int) -> Shaped:
+        return Shaped("test-loose", (), lambda parts: select(literal(value)))
+
+    async with backend.database.read() as conn:
+        assert [tuple(r) for r in await fetch_shaped(conn, shaped(1))] == [(1,)]
+        assert [tuple(r) for r in await fetch_shaped(conn, shaped(2))] == [(2,)]
