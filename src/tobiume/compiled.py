@@ -16,9 +16,9 @@ compiler and its binding of values exactly:
   a later request with the same shape binds its parts' values to it by position, as
   SQLAlchemy itself matches a cached statement's parameters to a new one's
   (`SQLCompiler.construct_params`, `extracted_parameters`). The assembly may use only the
-  layout, the parts and SQL without bound values; a value of the request's own is in a part
-  or a named `bindparam` given in `Shaped.params`. A statement with a bound value that is
-  neither is run but never kept, so a mistake there costs speed, not a wrong answer. Parts
+  layout, the parts and SQL without bound values: every value of the request's own is in a
+  part. A statement with a bound value outside its parts is run but never kept, so a mistake
+  there costs speed, not a wrong answer. Parts
   may share a parameter object (a clause built once per value and used by two criteria with
   equal values, `status=a&status=a`): which parameters are the same object is part of the
   shape, or a statement compiled where two criteria shared one would bind the first
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy.engine import Dialect
@@ -54,12 +54,11 @@ Rows = Sequence[Sequence[Any]]
 @dataclass(frozen=True, slots=True)
 class Shaped:
     """A statement as its layout (hashable: everything its assembly decides by), the parts it
-    is assembled from, how to assemble them, and values bound by name."""
+    is assembled from, and how to assemble them."""
 
     layout: Hashable
     parts: tuple[ClauseElement, ...]
     assemble: Callable[[Sequence[ClauseElement]], Executable]
-    params: dict[str, Any] = field(default_factory=dict)
 
     def statement(self) -> Executable:
         return self.assemble(self.parts)
@@ -69,10 +68,10 @@ class Shaped:
 class _Template:
     compiled: SQLCompiler
     key: CacheKey
-    positions: tuple[int | None, ...]
+    positions: tuple[int, ...]
     """For each bound parameter of the compiled statement (in its cache key's order): where it
-    first is among the parts' parameters (their cache keys' in turn); None for one of the
-    assembly's own (a constant, or a named `bindparam` given in `Shaped.params`)."""
+    first is among the parts' parameters (their cache keys' in turn). A statement with a
+    parameter of the assembly's own is never kept."""
 
 
 _by_key: OrderedDict[tuple[Any, ...], SQLCompiler] = OrderedDict()
@@ -105,10 +104,10 @@ async def fetch_rows(
 async def fetch_shaped(conn: AsyncConnection, shaped: Shaped) -> Rows:
     """Every row of the statement `shaped` describes (see the module docstring)."""
     if conn.dialect.name != "postgresql":
-        return (await conn.execute(shaped.statement(), shaped.params)).all()
+        return (await conn.execute(shaped.statement())).all()
     keys = [part._generate_cache_key() for part in shaped.parts]
     if any(k is None for k in keys):
-        return await fetch_rows(conn, shaped.statement(), shaped.params)
+        return await fetch_rows(conn, shaped.statement())
     part_keys = cast(list[CacheKey], keys)
     binds = [bind for k in part_keys for bind in k.bindparams]
     first: dict[int, int] = {}
@@ -120,20 +119,15 @@ async def fetch_shaped(conn: AsyncConnection, shaped: Shaped) -> Rows:
         statement = cast(ClauseElement, built)
         key = statement._generate_cache_key()
         if key is None:
-            return await fetch_rows(conn, built, shaped.params)
+            return await fetch_rows(conn, built)
         positions = tuple(first.get(id(bind)) for bind in key.bindparams)
         compiled = _compile(statement, key, conn.dialect)
-        loose = any(
-            at is None and bind.key not in shaped.params
-            for at, bind in zip(positions, key.bindparams, strict=True)
-        )
-        if not loose:  # else a value of this request's is outside the parts: never reused
-            _by_shape[shape] = _Template(compiled, key, positions)
+        if None not in positions:  # else a value of this request's is outside the parts
+            _by_shape[shape] = _Template(compiled, key, cast(tuple[int, ...], positions))
             _trim(_by_shape)
-        return await _fetch(conn, compiled, key, key.bindparams, shaped.params)
-    own = template.key.bindparams
-    values = [own[n] if at is None else binds[at] for n, at in enumerate(template.positions)]
-    return await _fetch(conn, template.compiled, template.key, values, shaped.params)
+        return await _fetch(conn, compiled, key, key.bindparams, None)
+    values = [binds[at] for at in template.positions]
+    return await _fetch(conn, template.compiled, template.key, values, None)
 
 
 def _kept(cache: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...]) -> Any:

@@ -68,7 +68,7 @@ Row = tuple[int, str, str, str]
 class Bound:
     """A statement of fixed shape and the values this page binds to it: the shape is built
     once per spec (`functools.lru_cache`), so a page pays for neither building it nor for
-    SQLAlchemy's cache key of a new object (`drivers.fetch_rows`)."""
+    SQLAlchemy's cache key of a new object (`compiled.fetch_rows`)."""
 
     statement: Select[Any]
     params: dict[str, Any]

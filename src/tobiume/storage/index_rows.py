@@ -6,7 +6,10 @@ server learns to index something new: a migration that adds an index table or co
 (0004: composite parameters, token display text) leaves the rows written before it without
 them until each resource is written again. This reads the live resources in key order, a batch
 at a time, and replaces each batch's rows in one transaction, so a search sees either a
-resource's old rows or its new ones, never a mixture.
+resource's old rows or its new ones, never a mixture. The batch's resources are locked as they
+are read (PostgreSQL; SQLite's write transaction already excludes other writers): an update
+committed between reading a body and rewriting its rows would otherwise have its new rows
+replaced by those of the version before it.
 """
 
 from __future__ import annotations
@@ -30,12 +33,14 @@ Indexed = tuple[int, str, str | None, IndexValues]
 async def live_batch(
     conn: AsyncConnection, after: int, limit: int, types: Sequence[str] = ()
 ) -> list[Stored]:
-    """The next `limit` live resources with a key above `after` (of `types`, if given)."""
+    """The next `limit` live resources with a key above `after` (of `types`, if given),
+    locked until the transaction ends."""
     stmt = (
         select(resource.c.pk, resource.c.res_type, resource.c.body, resource.c.patient_id)
         .where(resource.c.pk > after, resource.c.deleted.is_(False))
         .order_by(resource.c.pk)
         .limit(limit)
+        .with_for_update()
     )
     if types:
         stmt = stmt.where(resource.c.res_type.in_(types))
