@@ -243,3 +243,49 @@ INDEX_TABLES: tuple[Table, ...] = (
     idx_uri,
     idx_composite,
 )
+
+# Who may ask: registered clients, the client assertions they have used, and failed attempts
+# at the token endpoint (`auth`).
+#
+# * `client`: a system registered once with its public keys (SMART Backend Services,
+#   https://hl7.org/fhir/smart-app-launch/backend-services.html#registering-a-smart-backend-service):
+#   its organisation and role (what the consent and audit layers use), the scopes it may be
+#   granted, and a JWK Set given inline or as a URL. No secret is ever stored.
+# * `client_assertion`: each assertion's `jti`, kept until the assertion expires, so that one is
+#   never accepted twice (RFC 7523 section 3, item 7; SMART: "the authorization server SHALL
+#   ... check that the jti value has not been previously encountered").
+# * `token_failure`: one row per refused token request, per client and per network address,
+#   read back over a short window to refuse a caller that keeps failing (`auth.throttle`).
+
+CLIENT_ID_LEN = 64
+
+client = Table(
+    "client",
+    metadata,
+    Column("client_id", String(CLIENT_ID_LEN), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("organization", String(128), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("scopes", Text, nullable=False),
+    Column("jwks", Text, nullable=True),
+    Column("jwks_url", Text, nullable=True),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+)
+
+client_assertion = Table(
+    "client_assertion",
+    metadata,
+    Column("client_id", String(CLIENT_ID_LEN), primary_key=True),
+    Column("jti", String(255), primary_key=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_client_assertion_expires", "expires_at"),
+)
+
+token_failure = Table(
+    "token_failure",
+    metadata,
+    Column("subject", String(300), nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_token_failure_subject", "subject", "failed_at"),
+)
