@@ -86,5 +86,6 @@ def auth(
     return {"Authorization": f"Bearer {token(role, org, scope, **claims)}"}
 
 
-ADMIN = auth()
-"""What the shared `client` fixture sends: an admin with `system/*.cruds`."""
+ADMIN = auth(exp=int(time.time()) + 7 * 86_400)
+"""What the shared `client` fixture sends: an admin with `system/*.cruds`, valid for a week, so
+that it outlives any test session (a token of the usual five minutes would expire in one)."""
