@@ -164,7 +164,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--auth",
         default=os.environ.get("BENCH_AUTH", ""),
-        help="Authorization header value for Tobiume requests (or env BENCH_AUTH)",
+        help="Authorization header value for Tobiume requests (or env BENCH_AUTH; default: an "
+        "admin token from `tobiume token`, signed with a key file of the run's own)",
     )
     p.add_argument("--time-limit", type=int, default=3600, help="seconds for the whole run")
     p.add_argument("--results", type=Path, default=RESULTS_DIR)
@@ -206,6 +207,7 @@ class Bench:
         self.env = os.environ | {
             "TOBIUME_DATABASE_URL": self.db_url,
             "TOBIUME_BASE_URL": f"{self.base}/fhir",
+            "TOBIUME_SIGNING_KEY_FILE": str(work / "signing-keys.json"),
         }
         self.patients_file = work / "patients.tsv"
         self.ceiling_rps: float | None = None
@@ -442,8 +444,30 @@ class Bench:
         self.server = server
         server.wait_http(f"{self.base}/readyz", timeout=120)
         self.log(f"tobiume serving at {self.base}/fhir (pid {server.pid})")
+        if not a.auth:
+            a.auth = "Bearer " + self.admin_token()
         self.note_memory("after start")
         return server
+
+    def admin_token(self) -> str:
+        """An admin token (`system/*.cruds`) that outlives the run, signed with the server's
+        key file: every request of the benchmark carries it, as every client's would."""
+        done = procs.run(
+            [
+                self.bin / "tobiume",
+                "token",
+                "--role",
+                "admin",
+                "--org",
+                "Organization/bench",
+                "--ttl",
+                str(self.args.time_limit + 3600),
+            ],
+            env=self.env,
+            timeout=60,
+            what="tobiume token",
+        )
+        return done.stdout.strip()
 
     def note_memory(self, when: str) -> float:
         assert self.server is not None

@@ -2,7 +2,9 @@
 
 Every test that takes `client` runs once per backend. Each backend's database is created empty
 and upgraded by the Alembic migrations once per session; before each test every table is
-emptied, so tests are isolated without mocks.
+emptied, so tests are isolated without mocks. `client` sends an admin token with
+`system/*.cruds` (`tests.tokens.ADMIN`); `anonymous` sends none, and `serve(settings,
+headers=...)` any other (`tests.tokens.auth(role=...)`).
 
 PostgreSQL comes from TOBIUME_TEST_PG_URL (default: the local server, database
 `tobiume_test`). When it cannot be reached the PostgreSQL half is skipped with a loud notice,
@@ -22,6 +24,7 @@ import httpx
 import pytest
 
 from tests.helpers import empty_tables
+from tests.tokens import ADMIN, KEY_FILE
 from tobiume.config import Settings
 from tobiume.db import Database
 from tobiume.main import create_app
@@ -94,7 +97,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 def _settings(url: str) -> Settings:
-    return Settings(database_url=url, base_url=BASE, auto_migrate=False)
+    return Settings(database_url=url, base_url=BASE, auto_migrate=False, signing_key_file=KEY_FILE)
 
 
 @pytest.fixture(scope="session")
@@ -142,18 +145,30 @@ async def backend(chosen_backend: Backend) -> Backend:
 
 
 @asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """A server on `settings` (its own app, started and stopped) and an HTTP client of it."""
+async def serve(
+    settings: Settings, headers: dict[str, str] | None = ADMIN
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A server on `settings` (its own app, started and stopped) and an HTTP client of it that
+    sends `headers` with every request (an admin token unless told otherwise)."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE + "/") as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url=BASE + "/", headers=headers
+        ) as http:
             yield http
 
 
 @pytest.fixture
 async def client(backend: Backend) -> AsyncIterator[httpx.AsyncClient]:
     async with serve(backend.settings) as http:
+        yield http
+
+
+@pytest.fixture
+async def anonymous(backend: Backend) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the same kind of server that sends no token."""
+    async with serve(backend.settings, headers=None) as http:
         yield http
 
 

@@ -1,5 +1,6 @@
-"""The `tobiume` command: serve | migrate | import | reindex | demo (token, clients and audit
-come with their issues). Configuration comes from the environment (`TOBIUME_*`, see README)."""
+"""The `tobiume` command: serve | migrate | import | reindex | demo | token | keys (clients and
+audit come with their issues). Configuration comes from the environment (`TOBIUME_*`, see
+README)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     reindex.add_argument("--type", action="append", default=[], help="only this type (repeat)")
     _demo_parser(commands)
+    _token_parser(commands)
+    keys = commands.add_parser("keys", help="the server's signing keys")
+    key_actions = keys.add_subparsers(dest="action", required=True)
+    key_actions.add_parser("rotate", help="sign with a new key; old ones verify until expiry")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
@@ -46,7 +51,27 @@ def main(argv: list[str] | None = None) -> int:
         return _demo(args)
     if args.command == "reindex":
         return _reindex(args)
+    if args.command == "token":
+        return _token(args)
+    if args.command == "keys":
+        return _rotate_keys()
     return _import(args)
+
+
+def _token_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from tobiume.auth.roles import ROLES
+
+    token = commands.add_parser(
+        "token", help="print a signed access token for local use, tests and the demo"
+    )
+    token.add_argument("--role", required=True, choices=sorted(ROLES))
+    token.add_argument("--org", required=True, help="Organization/ID the requester acts for")
+    token.add_argument("--practitioner", help="PractitionerRole/ID: a person's token (fhirUser)")
+    token.add_argument("--patient", help="Patient/ID: the patient of patient/ scopes")
+    token.add_argument("--scope", help="SMART scopes (default: by role, see README)")
+    token.add_argument("--purpose", help="purpose of use, e.g. TREAT or ETREAT")
+    token.add_argument("--ttl", type=int, help="seconds (default TOBIUME_TOKEN_LIFETIME_SECONDS)")
+    token.add_argument("--sub", help="subject (default: the practitioner, patient or org)")
 
 
 def _demo_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -100,6 +125,63 @@ def _migrate() -> int:
 
     asyncio.run(run())
     print("database is at the newest schema")
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from tobiume.auth import endpoints
+    from tobiume.auth.keys import load_or_create
+    from tobiume.auth.roles import default_scope
+    from tobiume.auth.tokens import issue
+    from tobiume.fhir.references import is_valid_id
+
+    def reference(value: str | None, kind: str, option: str) -> str | None:
+        if value is None:
+            return None
+        res_id = value.removeprefix(f"{kind}/")
+        if not is_valid_id(res_id):
+            raise SystemExit(f"{option} takes {kind}/ID, not {value!r}")
+        return f"{kind}/{res_id}"
+
+    settings = get_settings()
+    organization = reference(args.org, "Organization", "--org")
+    practitioner = reference(args.practitioner, "PractitionerRole", "--practitioner")
+    patient = reference(args.patient, "Patient", "--patient")
+    assert organization is not None
+    if args.role == "citizen" and patient is None:
+        print("a citizen's token needs --patient Patient/ID", file=sys.stderr)
+        return 2
+    if args.ttl is not None and args.ttl <= 0:
+        print("--ttl must be a positive number of seconds", file=sys.stderr)
+        return 2
+    base_url = settings.base_url.rstrip("/")
+    scope = args.scope or default_scope(args.role, person=practitioner is not None)
+    token = issue(
+        load_or_create(settings.signing_key_file),
+        issuer=endpoints.issuer(base_url),
+        audience=endpoints.audience(base_url),
+        subject=args.sub or practitioner or patient or organization,
+        client_id="tobiume-cli",
+        role=args.role,
+        organization=organization,
+        scope=scope,
+        lifetime=args.ttl or settings.token_lifetime_seconds,
+        fhir_user=practitioner or (patient if args.role == "citizen" else None),
+        patient=patient.removeprefix("Patient/") if patient else None,
+        purpose_of_use=args.purpose,
+    )
+    print(token)
+    return 0
+
+
+def _rotate_keys() -> int:
+    from tobiume.auth.keys import rotate
+
+    settings = get_settings()
+    keys = rotate(settings.signing_key_file, settings.token_lifetime_seconds)
+    print(f"signing with {keys.current.kid} (in {settings.signing_key_file})")
+    for old in keys.keys[1:]:
+        print(f"still verifying {old.kid} (retired at {old.retired_at})")
     return 0
 
 

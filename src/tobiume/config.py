@@ -7,6 +7,7 @@ work on a fresh machine with an embedded SQLite file and nothing else.
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,17 @@ class Settings(BaseSettings):
     default_count: int = Field(default=20, ge=1, description="Page size when _count is absent.")
     max_count: int = Field(default=1000, ge=1, description="Largest _count honoured.")
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
+    signing_key_file: Path = Field(
+        default=Path("tobiume-signing-keys.json"),
+        description="The server's signing keys (a private JWKS), made on first use if absent.",
+    )
+    token_lifetime_seconds: int = Field(
+        default=300,
+        ge=30,
+        le=86_400,
+        description="Lifetime of the access tokens the server issues; also how long a retired "
+        "signing key keeps verifying.",
+    )
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,7 +8,9 @@ HTTP edge knows about status codes or responses (after Blaze's `blaze.handler.ut
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class FhirError(Exception):
 
     status: int = 500
     code: str = "exception"
+    headers: Mapping[str, str] = MappingProxyType({})
+    """HTTP headers the answer must carry besides the OperationOutcome (a 401's challenge)."""
 
     def __init__(
         self, diagnostics: str, *, expression: tuple[str, ...] = (), issues: tuple[Issue, ...] = ()
@@ -123,7 +127,29 @@ class Forbidden(FhirError):
 
 
 class Unauthorized(FhirError):
-    """No valid credentials (401)."""
+    """No valid credentials (401), answered with a Bearer challenge (RFC 6750 section 3).
+
+    Every 401 names an `error`, `invalid_token` unless told otherwise, a missing token
+    included: RFC 6750 section 3.1 says a request with no credentials SHOULD get no error code,
+    but clients and the issue this server follows want to tell every 401 apart by its header,
+    and "no token" is a token that is not valid. `diagnostics` doubles as the
+    `error_description`, with the characters RFC 6750 section 3 forbids there replaced.
+    """
 
     status = 401
     code = "login"
+
+    def __init__(self, diagnostics: str, *, error: str = "invalid_token") -> None:
+        super().__init__(diagnostics)
+        self.error = error
+        self.headers = MappingProxyType({"WWW-Authenticate": bearer_challenge(error, diagnostics)})
+
+
+REALM = "tobiume"
+
+
+def bearer_challenge(error: str, description: str) -> str:
+    """`Bearer realm="tobiume", error="...", error_description="..."` (RFC 6750 section 3);
+    quotes, backslashes and anything outside printable ASCII become `'` or `?`."""
+    clean = "".join("'" if ch in '"\\' else ch if " " <= ch <= "~" else "?" for ch in description)
+    return f'Bearer realm="{REALM}", error="{error}", error_description="{clean}"'

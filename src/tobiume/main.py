@@ -2,7 +2,9 @@
 
 The FHIR routes are plain Starlette routes into `api.fhir_endpoint.handle` (the router below it
 decides the interaction), which keeps per-request overhead low; their OpenAPI document comes
-from the CapabilityStatement (`api.openapi`), not from FastAPI's introspection.
+from the CapabilityStatement (`api.openapi`), not from FastAPI's introspection. Every route
+but the public ones needs an access token (`api.authentication`); the server's signing keys
+are loaded once at start-up, made on first start if absent.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ from fastapi.responses import HTMLResponse
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
-from tobiume.api import errors, fhir_endpoint, health
+from tobiume.api import discovery, errors, fhir_endpoint, health
+from tobiume.api.authentication import Authentication
 from tobiume.api.openapi import openapi_document
 from tobiume.api.state import AppState
+from tobiume.auth.keys import KeyFile
+from tobiume.auth.tokens import local_verifier
 from tobiume.config import Settings, get_settings
 from tobiume.db import DATABASE_ERRORS, Database
 from tobiume.errors import FhirError
@@ -53,10 +58,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        verifier = local_verifier(KeyFile(settings.signing_key_file), settings.base_url)
         database = Database(settings.database_url, pool_size=settings.pool_size)
         if settings.should_auto_migrate:
             await upgrade(database.url)
-        app.state.tobiume = AppState(settings, database)
+        app.state.tobiume = AppState(settings, database, verifier)
         _warm_up(settings)
         try:
             yield
@@ -75,7 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for database_error in DATABASE_ERRORS:
         app.add_exception_handler(database_error, errors.database_error)
     app.add_exception_handler(Exception, errors.unexpected)
-    if settings.cors_origins:
+    app.add_middleware(Authentication)
+    if settings.cors_origins:  # outside authentication: a CORS preflight carries no token
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
@@ -85,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_route("/healthz", health.healthz, methods=["GET"])
     app.add_route("/readyz", health.readyz, methods=["GET"])
+    for well_known in ("/.well-known/smart-configuration", "/fhir/.well-known/smart-configuration"):
+        app.add_route(well_known, discovery.smart_configuration_document, methods=["GET"])
     app.add_route("/fhir", fhir_endpoint.handle, methods=FHIR_METHODS)
     app.add_route("/fhir/{path:path}", fhir_endpoint.handle, methods=FHIR_METHODS)
 

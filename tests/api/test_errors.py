@@ -8,9 +8,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.conftest import BASE, Backend
+from tests.conftest import Backend, serve
 from tests.helpers import FHIR_JSON, outcome_text, patient, row_counts
-from tobiume.main import create_app
 
 
 async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
@@ -84,11 +83,8 @@ async def small_client(backend: Backend) -> AsyncIterator[httpx.AsyncClient]:
             "max_count": 5,
         }
     )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE + "/") as http:
-            yield http
+    async with serve(settings) as http:
+        yield http
 
 
 async def test_bounds_are_4xx(small_client: httpx.AsyncClient, backend: Backend) -> None:

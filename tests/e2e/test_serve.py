@@ -1,6 +1,7 @@
 """`tobiume serve` on the embedded default: a fresh SQLite file is migrated at start-up and
 `/fhir/metadata` answers with no other step, and `tobiume demo load --if-empty` puts the
-synthetic city in first, once (what `make run` relies on)."""
+synthetic city in first, once; `tobiume token` run in the same directory gives a token the
+server accepts (what `make run` relies on and prints)."""
 
 from __future__ import annotations
 
@@ -81,7 +82,18 @@ def test_demo_load_fills_an_empty_database_once(tmp_path: Path) -> None:
             stderr=subprocess.STDOUT,
         )
         try:
-            response = _wait_for(f"http://127.0.0.1:{port}/fhir/Patient/c000001")
+            url = f"http://127.0.0.1:{port}/fhir/Patient/c000001"
+            assert _wait_for(url).status_code == 401
+            made = subprocess.run(
+                [str(CLI), "token", "--role", "admin", "--org", "Organization/tobiume"],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            bearer = {"Authorization": f"Bearer {made.stdout.strip()}"}
+            response = httpx.get(url, headers=bearer, timeout=5)
             assert response.status_code == 200, (tmp_path / "serve.log").read_text()
             names = {n["extension"][0]["valueCode"]: n for n in response.json()["name"]}
             assert set(names) == {"IDE", "SYL"}

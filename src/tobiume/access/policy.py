@@ -1,10 +1,11 @@
 """The access predicate hook: every query of patient data is narrowed by it, in SQL.
 
 DESIGN.md ("Access: three gates, one predicate") compiles scope, role policy and consent into one
-SQL predicate over the `resource` table. Until the identity and consent issues land, the server
-runs with `OpenAccess`, which admits every resource; the point of this module now is that every
-read, search and history path already asks it, so those issues change one place, not every query
-(after Polar's `get_readable_statement` and Medplum's per-request repository).
+SQL predicate over the `resource` table. Every read, search and history path asks it, and every
+write asks whether the resource it changes is within reach, so a gate changes one place, not
+every query (after Polar's `get_readable_statement` and Medplum's per-request repository).
+Requests over HTTP carry the policy of their token's scopes (`access.scoped`); the server's own
+work (import, the demo city) runs with `OpenAccess`.
 """
 
 from __future__ import annotations
@@ -27,12 +28,23 @@ class AccessPolicy(Protocol):
         (`storage.counts`) is the requester's count too."""
         ...
 
+    def writable(self, permission: str, res_type: str) -> ColumnElement[bool]:
+        """A predicate over `resource` admitting the rows of `res_type` the requester may
+        change with `permission` (`c`, `u` or `d`): checked on the current version before a
+        write and on the new one after it, in the write's transaction. SQL TRUE needs no
+        check."""
+        ...
+
 
 class OpenAccess:
-    """Admits everything: the policy of a server without identity (local development, tests)."""
+    """Admits everything: the policy of the server's own work (import, the demo city), never of
+    a request over HTTP."""
 
     def visible(self) -> ColumnElement[bool]:
         return true()
 
     def sees_everything(self) -> bool:
         return True
+
+    def writable(self, permission: str, res_type: str) -> ColumnElement[bool]:
+        return true()

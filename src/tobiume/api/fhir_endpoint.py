@@ -3,7 +3,8 @@
 It negotiates the format (JSON only: XML asked for is 406, XML sent is 415,
 https://hl7.org/fhir/R4/http.html#mime-type), bounds and parses the body, opens the request's
 one transaction (a write transaction for anything that may write), hands a `FhirRequest` to the
-router and renders the answer. The transaction commits before the response is built, so a
+router, with the requester's principal and the access policy of its scopes, and renders the
+answer. The transaction commits before the response is built, so a
 failure at commit is answered as a failure.
 """
 
@@ -15,8 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tobiume.access.policy import OpenAccess
+from tobiume.access.scoped import scoped_access
+from tobiume.api.authentication import PRINCIPAL, principal_of
 from tobiume.api.responses import render
 from tobiume.api.state import AppState
+from tobiume.auth.principal import Principal
 from tobiume.errors import BadRequest, NotAcceptable, TooLarge, UnsupportedMediaType
 from tobiume.fhir.json import JsonLimits, parse_json
 from tobiume.interactions.context import Context, FhirRequest
@@ -33,6 +37,10 @@ async def handle(request: Request) -> Response:
     settings = state.settings
     method = request.method
     path = tuple(p for p in request.path_params.get("path", "").split("/") if p)
+    principal: Principal | None = request.scope.get(PRINCIPAL)
+    if principal is None and path != ("metadata",):  # only the CapabilityStatement is public
+        principal = principal_of(request)
+    access = _OPEN if principal is None else scoped_access(principal, settings.base_url.rstrip("/"))
     raw_query: bytes = request.scope.get("query_string", b"")
     query = (
         parse_qsl(raw_query.decode("utf-8", "replace"), keep_blank_values=True) if raw_query else []
@@ -74,7 +82,7 @@ async def handle(request: Request) -> Response:
     )
     database = state.database
     async with database.write() if writes else database.read() as conn:
-        response = await dispatch(Context(conn, settings, _OPEN), req)
+        response = await dispatch(Context(conn, settings, access, principal), req)
     return render(req, response)
 
 

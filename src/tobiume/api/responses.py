@@ -68,5 +68,8 @@ def _write_content(req: FhirRequest, res: FhirResponse) -> bytes | None:
 
 def error_response(exc: FhirError) -> Response:
     return Response(
-        dumpb(operation_outcome(exc.issues)), status_code=exc.status, media_type=FHIR_JSON
+        dumpb(operation_outcome(exc.issues)),
+        status_code=exc.status,
+        headers=dict(exc.headers) or None,
+        media_type=FHIR_JSON,
     )

@@ -1,9 +1,11 @@
-"""What the app holds for its lifetime: settings and the database (no business data)."""
+"""What the app holds for its lifetime: settings, the database and the token verifier with
+the server's keys (loaded once at start-up; no business data)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tobiume.auth.tokens import TokenVerifier
 from tobiume.config import Settings
 from tobiume.db import Database
 
@@ -12,3 +14,4 @@ from tobiume.db import Database
 class AppState:
     settings: Settings
     database: Database
+    verifier: TokenVerifier

@@ -10,6 +10,10 @@ order the specification gives: DELETE, POST, PUT/PATCH, GET/HEAD.
 
 A batch runs its entries in Bundle order, each in a savepoint: a failing entry is reported in
 its response entry and leaves no trace, the others stand.
+
+Every entry passes the scope gate of its own interaction (SMART 2.0, "Batches and
+Transactions"): in a batch a forbidden entry gets its own 403 response entry, in a transaction
+it fails the whole Bundle.
 """
 
 from __future__ import annotations
@@ -28,10 +32,12 @@ from tobiume.errors import BadRequest, FhirError, Issue, PreconditionFailed
 from tobiume.fhir.bundles import Entry, bundle_text
 from tobiume.fhir.outcomes import operation_outcome
 from tobiume.fhir.references import split_conditional
+from tobiume.fhir.resource_types import is_resource_type
 from tobiume.interactions import create as create_mod
 from tobiume.interactions.conditional import criteria_pairs, matching_ids
 from tobiume.interactions.context import Context, FhirRequest, FhirResponse, instant
 from tobiume.interactions.read import current_or_error
+from tobiume.interactions.scope_gate import require
 
 log = logging.getLogger("tobiume")
 
@@ -42,6 +48,7 @@ _REASON = {
     201: "Created",
     204: "No Content",
     400: "Bad Request",
+    403: "Forbidden",
     404: "Not Found",
     409: "Conflict",
     410: "Gone",
@@ -150,6 +157,11 @@ async def _transaction(
     ctx: Context, items: list[_Item], prefer: str | None, dispatch: Dispatch
 ) -> FhirResponse:
     await atomic(ctx.conn)
+    for item in items:
+        try:
+            _require_scopes(ctx, item.request)
+        except FhirError as exc:
+            raise _at(item, exc) from exc
     mapping: dict[str, str] = {}
     for item in items:
         try:
@@ -171,6 +183,23 @@ async def _transaction(
         responses[item.index] = _response_entry(ctx, response, prefer, item.request)
     ordered = [responses[i] for i in range(len(items))]
     return FhirResponse(200, bundle_text({"type": "transaction-response"}, ordered))
+
+
+def _require_scopes(ctx: Context, req: FhirRequest) -> None:
+    """The scope gate for the entries that do not run through `dispatch` as they are: a POST
+    runs as a create with an id given in advance, a conditional PUT searches for its target
+    before any entry runs. The other entries are checked by `dispatch` as they run; a refusal
+    anywhere fails the transaction, and nothing it wrote stays."""
+    if len(req.path) != 1 or not is_resource_type(req.path[0]):
+        return
+    res_type = req.path[0]
+    if req.method == "POST":
+        require(ctx, "c", res_type)
+        if req.if_none_exist:
+            require(ctx, "s", res_type)
+    elif req.method == "PUT" and req.query:
+        require(ctx, "u", res_type)
+        require(ctx, "s", res_type)
 
 
 async def _resolve_target(ctx: Context, item: _Item, mapping: dict[str, str]) -> None:
@@ -242,6 +271,7 @@ async def _rewrite_conditional_references(ctx: Context, node: Any, mapping: dict
 
 
 async def _resolve_reference(ctx: Context, reference: str, res_type: str, query: str) -> str:
+    require(ctx, "s", res_type)  # resolving a conditional reference is a search
     ids = await matching_ids(ctx, res_type, criteria_pairs(query), lock=False)
     if len(ids) != 1:
         found = "no" if not ids else "more than one"

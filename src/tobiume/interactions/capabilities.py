@@ -4,6 +4,7 @@ implements, and the search parameters `search.params.can_search` compiles (compo
 when every component can be searched), each with the canonical URL of its definition
 (`searchParam.definition`), official R4 or JP Core's, so a client can tell `jp-kana-sort` is
 JP Core's `JP_Patient_KanaSort_SP`.
+`rest.security` says how to get an access token (SMART on FHIR, `auth.discovery`).
 `api.openapi` derives the OpenAPI document from the same statement.
 """
 
@@ -13,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from tobiume import __version__
+from tobiume.auth.discovery import rest_security
 from tobiume.fhir.resource_types import RESOURCE_TYPES
 from tobiume.fhir.searchparams import registry
 from tobiume.search.params import can_search
@@ -82,6 +84,7 @@ def capability_statement(base_url: str) -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
+                "security": rest_security(base_url),
                 "resource": resources,
                 "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
             }

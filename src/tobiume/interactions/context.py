@@ -2,8 +2,9 @@
 
 The HTTP edge turns an HTTP request into a `FhirRequest`; a batch or transaction Bundle turns
 each entry into one (https://hl7.org/fhir/R4/bundle.html#transaction); both hand it to
-`interactions.router.dispatch` with a `Context` that carries the open connection, the settings
-and the requester's access policy (after Medplum's `fhir-router`). Nothing here knows HTTP.
+`interactions.router.dispatch` with a `Context` that carries the open connection, the settings,
+the requester (the principal of their token) and their access policy (after Medplum's
+`fhir-router`). Nothing here knows HTTP.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tobiume.access.policy import AccessPolicy
+from tobiume.auth.principal import Principal
 from tobiume.config import Settings
 from tobiume.errors import Issue
 
@@ -51,11 +53,15 @@ class FhirResponse:
 
 @dataclass(slots=True)
 class Context:
-    """What an interaction needs besides its request: the request's transaction and policy."""
+    """What an interaction needs besides its request: the request's transaction, who asks and
+    what they may see."""
 
     conn: AsyncConnection
     settings: Settings
     access: AccessPolicy
+    principal: Principal | None = None
+    """The requester; None only for the server's own work (import, the demo city), which no
+    scope limits. Every request over HTTP but the public ones has one (`api.authentication`)."""
 
     @property
     def base_url(self) -> str:

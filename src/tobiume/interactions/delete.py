@@ -8,6 +8,7 @@ matches answer 412.
 
 from __future__ import annotations
 
+from tobiume.auth.scopes import DELETE
 from tobiume.interactions import write
 from tobiume.interactions.conditional import single_match
 from tobiume.interactions.context import Context, FhirResponse
@@ -28,7 +29,7 @@ async def delete(
             None if stored is None else FhirResponse(204, None, stored.version, stored.last_updated)
         )
 
-    return await write.on_current(ctx, res_type, res_id, attempt)
+    return await write.on_current(ctx, res_type, res_id, attempt, DELETE)
 
 
 async def conditional_delete(

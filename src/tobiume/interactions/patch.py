@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import jsonpatch
 import orjson
 
+from tobiume.auth.scopes import UPDATE
 from tobiume.errors import BadRequest, Gone, NotFound, Unprocessable
 from tobiume.interactions import write
 from tobiume.interactions.conditional import single_match
@@ -39,7 +40,7 @@ async def patch(
             raise Unprocessable("JSON Patch must not change resourceType or id")
         return await store(ctx, res_type, res_id, patched, current, method="PATCH")
 
-    return await write.on_current(ctx, res_type, res_id, attempt)
+    return await write.on_current(ctx, res_type, res_id, attempt, UPDATE)
 
 
 def _apply(operations: list[dict[str, Any]], original: dict[str, Any]) -> dict[str, Any]:

@@ -102,7 +102,7 @@ async def system_search(
     """`GET [base]?_type=A,B&...`: several types at once, in key order
     (https://hl7.org/fhir/R4/search.html#all); without `_type`, every type, by `_id` and
     `_lastUpdated` only. `_sort` and the includes are for type-level searches."""
-    types = [t for k, v in query if k == "_type" for t in v.split(",") if t]
+    types = requested_types(query)
     for res_type in types:
         if not is_resource_type(res_type):
             raise BadRequest(f"_type: {res_type!r} is not a resource type")
@@ -151,6 +151,11 @@ async def system_search(
     if ignored:
         entries.append(_ignored_outcome(ignored))
     return FhirResponse(200, bundle_text(envelope, entries))
+
+
+def requested_types(query: list[tuple[str, str]]) -> list[str]:
+    """The types a system-level search names with `_type` (none: every type)."""
+    return [t for k, v in query if k == "_type" for t in v.split(",") if t]
 
 
 def _page_links(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tobiume.auth.scopes import UPDATE
 from tobiume.errors import BadRequest, PreconditionFailed
 from tobiume.fhir.references import is_valid_id
 from tobiume.interactions import write
@@ -55,7 +56,7 @@ async def update(
         check_version(current, if_match)
         return await store(ctx, res_type, res_id, resource, current)
 
-    return await write.on_current(ctx, res_type, res_id, attempt)
+    return await write.on_current(ctx, res_type, res_id, attempt, UPDATE)
 
 
 async def store(

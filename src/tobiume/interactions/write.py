@@ -5,6 +5,13 @@ It validates (https://hl7.org/fhir/R4/validation.html), sets `id` and `meta.vers
 with only those changed, extracts the index rows, finds the Patient compartment owner
 (https://hl7.org/fhir/R4/compartmentdefinition-patient.html) and writes resource, version and
 index rows on the request's connection, so they commit together or not at all.
+
+A token's scopes may reach only some resources of a type (a `patient/` scope, a constraint such
+as `Observation.cu?category=laboratory`: `access.scoped`). Then the resource a write changes
+must be within reach before it (update, patch, delete), and the version it writes after it
+(create, update, patch), checked in SQL by key inside the write's transaction, so a write that
+would leave the token's reach is refused with 403 and leaves nothing behind. A token whose
+scopes reach every resource of the type pays for none of this.
 """
 
 from __future__ import annotations
@@ -15,14 +22,16 @@ from typing import Any, TypeVar
 
 import orjson
 
-from tobiume.errors import BadRequest, Conflict
+from tobiume.auth.scopes import CREATE, UPDATE
+from tobiume.db import atomic
+from tobiume.errors import BadRequest, Conflict, Forbidden
 from tobiume.fhir.compartment import patient_owner
 from tobiume.fhir.json import dumps
 from tobiume.fhir.validation import validate
 from tobiume.indexing.extract import extract
 from tobiume.indexing.values import table_values
 from tobiume.interactions.context import Context, instant, now_ms
-from tobiume.storage.store import StoredResource, read_current
+from tobiume.storage.store import StoredResource, is_open, read_current, satisfies
 from tobiume.storage.writes import IndexValues, NewVersion, insert_resource, replace_resource
 
 T = TypeVar("T")
@@ -73,10 +82,34 @@ def _stamp(resource: dict[str, Any], res_id: str, version: int, updated: str) ->
 async def create(
     ctx: Context, res_type: str, res_id: str, resource: dict[str, Any], method: str = "POST"
 ) -> StoredResource:
-    """Store version 1 of a new resource."""
+    """Store version 1 of a new resource (by POST a create, by PUT an update-as-create)."""
     new, index = new_version(res_type, res_id, 1, now_ms(), resource, method)
+    permission = CREATE if method == "POST" else UPDATE
+    guarded = await _guard(ctx, permission, res_type)
     pk = await insert_resource(ctx.conn, new, index)
-    return _stored(pk, new)
+    stored = _stored(pk, new)
+    if guarded:
+        await _within_reach(ctx, permission, stored, "as written")
+    return stored
+
+
+async def _guard(ctx: Context, permission: str, res_type: str) -> bool:
+    """True when writes of `res_type` with `permission` are checked row by row; then the
+    transaction is begun now, so that a refusal after the write takes the write back."""
+    if is_open(ctx.access.writable(permission, res_type)):
+        return False
+    await atomic(ctx.conn)
+    return True
+
+
+async def _within_reach(ctx: Context, permission: str, stored: StoredResource, when: str) -> None:
+    predicate = ctx.access.writable(permission, stored.res_type)
+    if not await satisfies(ctx.conn, stored.pk, predicate):
+        verb = {"c": "create", "u": "update", "d": "delete"}[permission]
+        raise Forbidden(
+            f"{stored.res_type}/{stored.res_id} {when} is outside what the access token's "
+            f"scopes allow to {verb}"
+        )
 
 
 def new_version(
@@ -106,6 +139,7 @@ async def on_current(
     res_type: str,
     res_id: str,
     attempt: Callable[[StoredResource | None], Awaitable[T | None]],
+    permission: str,
 ) -> T:
     """Run `attempt` on the current version until it does not lose a race.
 
@@ -113,9 +147,13 @@ async def on_current(
     tombstone if deleted) and returns its result, or None when a concurrent writer changed the
     resource first (`update` and `tombstone` say so); then the current version is read again.
     Precondition checks (`If-Match`) inside the attempt thus always see the newest version.
+    A live current version must be within the reach of the token's `permission` (u or d).
     """
+    guarded = await _guard(ctx, permission, res_type)
     for _ in range(MAX_ATTEMPTS):
-        current = await read_current(ctx.conn, res_type, res_id, ctx.access.visible())
+        current = await read_current(ctx.conn, res_type, res_id)
+        if guarded and current is not None and not current.deleted:
+            await _within_reach(ctx, permission, current, "as stored")
         result = await attempt(current)
         if result is not None:
             return result
@@ -130,9 +168,13 @@ async def update(
     new, index = new_version(
         current.res_type, current.res_id, version, _after(current), resource, method
     )
+    guarded = await _guard(ctx, UPDATE, current.res_type)
     if not await replace_resource(ctx.conn, current.pk, current.version, new, index):
         return None
-    return _stored(current.pk, new)
+    stored = _stored(current.pk, new)
+    if guarded:
+        await _within_reach(ctx, UPDATE, stored, "as written")
+    return stored
 
 
 async def tombstone(ctx: Context, current: StoredResource) -> StoredResource | None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
 from typing import Any, cast
 
-from sqlalchemy import Integer, Select, Table, and_, func, literal, or_, select
+from sqlalchemy import Integer, Select, Table, and_, func, literal, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from tobiume.compiled import Shaped
@@ -65,6 +65,14 @@ def _criteria_clauses(
 ) -> list[ColumnElement[bool]]:
     """One predicate per criterion, in the query's order."""
     return [_clause(query.res_type, c, visible) for c in query.criteria]
+
+
+def criteria_clause(query: SearchQuery) -> ColumnElement[bool]:
+    """Every criterion of `query` as one predicate over `resource`, without the base clauses
+    (live, of the type, visible): an access policy written as search criteria compiles to
+    this (`access.scoped`). Chained and `_has` links inside it see every resource; the policy
+    decides what its criteria match, not what its requester may see."""
+    return and_(*_criteria_clauses(query, true()))
 
 
 @dataclass(frozen=True, slots=True)

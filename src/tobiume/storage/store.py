@@ -64,7 +64,7 @@ def _current(row: Sequence[Any]) -> StoredResource:
     )
 
 
-def _is_open(visible: ColumnElement[bool]) -> bool:
+def is_open(visible: ColumnElement[bool]) -> bool:
     """True when the access predicate admits every row (SQL TRUE): no need to compile it in."""
     return isinstance(visible, True_)
 
@@ -84,7 +84,7 @@ async def read_current(
     """The current version (possibly a tombstone), or None if it never existed or is hidden."""
     params = {"res_type": res_type, "res_id": res_id}
     row: Sequence[Any] | None
-    if visible is None or _is_open(visible):
+    if visible is None or is_open(visible):
         row = await _READ_CURRENT.first(conn, params)
     else:
         row = (await conn.execute(_BY_ID.where(visible), params)).first()
@@ -122,7 +122,7 @@ async def read_version(
     """One historical version (https://hl7.org/fhir/R4/http.html#vread)."""
     params = {"res_type": res_type, "res_id": res_id, "version": version}
     row: Sequence[Any] | None
-    if visible is None or _is_open(visible):
+    if visible is None or is_open(visible):
         row = await _READ_VERSION.first(conn, params)
     else:
         row = (await conn.execute(_VERSION.where(visible), params)).first()
@@ -201,3 +201,12 @@ async def count_current(conn: AsyncConnection, res_type: str) -> int:
     """How many live resources of a type exist (used by tests and the CLI)."""
     stmt = select(func.count()).where(resource.c.res_type == res_type, ~resource.c.deleted)
     return int((await conn.execute(stmt)).scalar_one())
+
+
+async def satisfies(conn: AsyncConnection, pk: int, predicate: ColumnElement[bool]) -> bool:
+    """True when the resource with key `pk`, as this transaction sees it, meets `predicate` (an
+    access predicate over `resource`: a write's scope is checked by the row it wrote)."""
+    if is_open(predicate):
+        return True
+    stmt = select(resource.c.pk).where(resource.c.pk == pk, predicate)
+    return (await conn.execute(stmt)).first() is not None
