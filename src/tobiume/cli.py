@@ -1,5 +1,5 @@
-"""The `tobiume` command: serve | migrate | import | reindex | demo | token | keys (clients and
-audit come with their issues). Configuration comes from the environment (`TOBIUME_*`, see
+"""The `tobiume` command: serve | migrate | import | reindex | demo | token | keys | clients (audit
+comes with its issue). Configuration comes from the environment (`TOBIUME_*`, see
 README)."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tobiume import clients_cli
 from tobiume.config import get_settings
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     reindex.add_argument("--type", action="append", default=[], help="only this type (repeat)")
     _demo_parser(commands)
     _token_parser(commands)
+    clients_cli.add_parser(commands)
     keys = commands.add_parser("keys", help="the server's signing keys")
     key_actions = keys.add_subparsers(dest="action", required=True)
     key_actions.add_parser("rotate", help="sign with a new key; old ones verify until expiry")
@@ -55,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         return _token(args)
     if args.command == "keys":
         return _rotate_keys()
+    if args.command == "clients":
+        return clients_cli.run(args)
     return _import(args)
 
 

@@ -54,6 +54,20 @@ class Settings(BaseSettings):
         description="Lifetime of the access tokens the server issues; also how long a retired "
         "signing key keeps verifying.",
     )
+    token_failure_limit: int = Field(
+        default=10,
+        ge=1,
+        description="Failed token requests a client or an address may make within the window "
+        "before the token endpoint refuses it outright (429).",
+    )
+    token_failure_window_seconds: int = Field(
+        default=300, ge=1, description="The window over which failed token requests count."
+    )
+    client_jwks_cache_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How long a client's JWK Set fetched from its URL is kept.",
+    )
 
     @property
     def is_sqlite(self) -> bool:

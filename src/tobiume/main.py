@@ -20,10 +20,12 @@ from fastapi.responses import HTMLResponse
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
-from tobiume.api import discovery, errors, fhir_endpoint, health
+from tobiume.api import discovery, errors, fhir_endpoint, health, token_endpoint
 from tobiume.api.authentication import Authentication
 from tobiume.api.openapi import openapi_document
 from tobiume.api.state import AppState
+from tobiume.auth.client_keys import ClientKeys
+from tobiume.auth.grant import TokenService
 from tobiume.auth.keys import KeyFile
 from tobiume.auth.tokens import local_verifier
 from tobiume.config import Settings, get_settings
@@ -58,11 +60,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        verifier = local_verifier(KeyFile(settings.signing_key_file), settings.base_url)
+        key_file = KeyFile(settings.signing_key_file)
+        verifier = local_verifier(key_file, settings.base_url)
         database = Database(settings.database_url, pool_size=settings.pool_size)
         if settings.should_auto_migrate:
             await upgrade(database.url)
-        app.state.tobiume = AppState(settings, database, verifier)
+        client_keys = ClientKeys(ttl=settings.client_jwks_cache_seconds)
+        tokens = TokenService(settings, database, key_file, client_keys)
+        app.state.tobiume = AppState(settings, database, verifier, tokens)
         _warm_up(settings)
         try:
             yield
@@ -94,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_route("/readyz", health.readyz, methods=["GET"])
     for well_known in ("/.well-known/smart-configuration", "/fhir/.well-known/smart-configuration"):
         app.add_route(well_known, discovery.smart_configuration_document, methods=["GET"])
+    app.add_route("/auth/token", token_endpoint.token, methods=["POST"])
     app.add_route("/fhir", fhir_endpoint.handle, methods=FHIR_METHODS)
     app.add_route("/fhir/{path:path}", fhir_endpoint.handle, methods=FHIR_METHODS)
 

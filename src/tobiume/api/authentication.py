@@ -36,7 +36,14 @@ PRINCIPAL = "tobiume.principal"
 """The ASGI scope key of the request's principal."""
 
 
+TOKEN_ENDPOINT = "/auth/token"  # noqa: S105 (a path, not a secret)
+"""Where a client trades a signed assertion for a token: it authenticates by the assertion,
+not by a bearer token (`api.token_endpoint`)."""
+
+
 def is_public(method: str, path: str) -> bool:
+    if method == "POST" and path == TOKEN_ENDPOINT:
+        return True
     return method in ("GET", "HEAD") and path in PUBLIC_PATHS
 
 
