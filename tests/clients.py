@@ -1,13 +1,17 @@
 """Registered clients for tests of the token endpoint: real key pairs (RSA for RS384, EC P-384
-for ES384), their public JWK Sets, and client assertions signed with them in one line."""
+for ES384), their public JWK Sets, client assertions signed with them in one line, and a JWK
+Set published over HTTP (`JwksServer`)."""
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -38,7 +42,8 @@ def key_pair(alg: str = "ES384", kid: str = "k1") -> KeyPair:
     if alg.startswith("RS"):
         private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     else:
-        private = ec.generate_private_key(ec.SECP384R1())
+        curve = {"ES256": ec.SECP256R1(), "ES384": ec.SECP384R1()}[alg]
+        private = ec.generate_private_key(curve)
     pem = private.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -116,3 +121,38 @@ async def register(
     )
     await add_client(conn, new)
     return new
+
+
+class JwksServer:
+    """A client's JWK Set published over HTTP on the loopback interface (the outside world a
+    client registered by URL lives in), whose keys a test may change."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        self.requests = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.requests += 1
+                body = json.dumps(outer.document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/jwks.json"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> JwksServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -63,10 +63,16 @@ class Settings(BaseSettings):
     token_failure_window_seconds: int = Field(
         default=300, ge=1, description="The window over which failed token requests count."
     )
+    identity_providers_file: Path | None = Field(
+        default=None,
+        description="External identity providers whose tokens are accepted (JSON; "
+        "see `tobiume.auth.providers`).",
+    )
     client_jwks_cache_seconds: float = Field(
         default=300.0,
         ge=0,
-        description="How long a client's JWK Set fetched from its URL is kept.",
+        description="How long a JWK Set fetched from a URL (a client's, an identity "
+        "provider's) is kept.",
     )
 
     @property

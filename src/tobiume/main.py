@@ -9,6 +9,7 @@ are loaded once at start-up, made on first start if absent.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -27,7 +28,7 @@ from tobiume.api.state import AppState
 from tobiume.auth.client_keys import ClientKeys
 from tobiume.auth.grant import TokenService
 from tobiume.auth.keys import KeyFile
-from tobiume.auth.tokens import local_verifier
+from tobiume.auth.providers import keep_fresh, trusted
 from tobiume.config import Settings, get_settings
 from tobiume.db import DATABASE_ERRORS, Database
 from tobiume.errors import FhirError
@@ -61,17 +62,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         key_file = KeyFile(settings.signing_key_file)
-        verifier = local_verifier(key_file, settings.base_url)
+        fetcher = ClientKeys(ttl=settings.client_jwks_cache_seconds)
+        verifier, providers = await trusted(
+            key_file, settings.base_url, settings.identity_providers_file, fetcher
+        )
         database = Database(settings.database_url, pool_size=settings.pool_size)
         if settings.should_auto_migrate:
             await upgrade(database.url)
-        client_keys = ClientKeys(ttl=settings.client_jwks_cache_seconds)
-        tokens = TokenService(settings, database, key_file, client_keys)
+        tokens = TokenService(settings, database, key_file, fetcher)
         app.state.tobiume = AppState(settings, database, verifier, tokens)
+        refresher = asyncio.create_task(keep_fresh(providers, settings.client_jwks_cache_seconds))
         _warm_up(settings)
         try:
             yield
         finally:
+            refresher.cancel()
             gc.unfreeze()
             await database.dispose()
 

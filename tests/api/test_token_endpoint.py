@@ -4,12 +4,9 @@ through HTTP on both backends; the tokens it issues open the FHIR API."""
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -17,7 +14,7 @@ import pytest
 from jose import jwt
 
 from tests import tokens
-from tests.clients import TOKEN_URL, assertion, jwks, key_pair, register, token_form
+from tests.clients import TOKEN_URL, JwksServer, assertion, jwks, key_pair, register, token_form
 from tests.conftest import Backend, serve
 from tobiume.auth.client_keys import ClientKeys
 from tobiume.config import Settings
@@ -237,46 +234,11 @@ async def test_failed_attempts_are_limited_per_client_and_per_address(backend: B
         assert fresh.status_code == 200, fresh.text
 
 
-class _JwksServer:
-    """A client's JWK Set published over HTTP on the loopback interface (the outside world a
-    client registered by URL lives in), whose keys a test may change."""
-
-    def __init__(self, document: dict[str, Any]) -> None:
-        self.document = document
-        self.requests = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.requests += 1
-                body = json.dumps(outer.document).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/jwks.json"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> _JwksServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 async def test_keys_published_at_a_url_are_fetched_and_cached(
     backend: Backend, server: httpx.AsyncClient
 ) -> None:
     pair = key_pair("ES384", kid="url-1")
-    with _JwksServer(jwks(pair)) as published:
+    with JwksServer(jwks(pair)) as published:
         async with backend.database.write() as conn:
             client = await register(conn, jwks_url=published.url)
         for _ in range(2):
@@ -291,7 +253,7 @@ async def test_keys_published_at_a_url_are_fetched_and_cached(
 
 async def test_a_new_kid_refetches_the_set_but_not_more_often_than_the_minimum() -> None:
     old, new = key_pair("ES384", kid="set-old"), key_pair("RS384", kid="set-new")
-    with _JwksServer(jwks(old)) as published:
+    with JwksServer(jwks(old)) as published:
         keys = ClientKeys(ttl=300, min_refetch=0.3)
         assert await keys.find(None, published.url, "set-old") == old.public_jwk
         published.document = jwks(old, new)

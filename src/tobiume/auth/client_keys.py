@@ -86,13 +86,13 @@ class ClientKeys:
                 return key
             if now - fetched_at < self.min_refetch:
                 return None
-        fetched = await self._fetch(jwks_url)
+        fetched = await self.fetch(jwks_url)
         if fetched is None:
             return find_key(cached[1], kid) if cached is not None else None
         self._fetched[jwks_url] = (now, fetched)
         return find_key(fetched, kid)
 
-    async def _fetch(self, url: str) -> list[dict[str, Any]] | None:
+    async def fetch(self, url: str) -> list[dict[str, Any]] | None:
         """The keys published at `url`, or None when it cannot be read as a JWK Set."""
         try:
             async with (
