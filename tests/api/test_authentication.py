@@ -160,6 +160,11 @@ async def test_every_route_needs_a_token_but_the_public_ones(backend: Backend) -
                     walked += 1
                     if url in PUBLIC and method in ("GET", "HEAD"):
                         assert response.status_code == 200, (method, url)
+                    elif (method, url) == ("POST", "/auth/token"):
+                        # Authenticated by the client assertion in its body, not by a token:
+                        # with none, an OAuth error and nothing else (RFC 6749 section 5.2).
+                        assert response.status_code == 400, response.text
+                        assert response.json()["error"] == "invalid_request"
                     else:
                         assert response.status_code == 401, (method, url, response.text)
                         assert CHALLENGE.fullmatch(response.headers["www-authenticate"])
