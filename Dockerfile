@@ -13,7 +13,8 @@ RUN pip install --no-compile . \
     && mkdir -p /app/data && chown tobiume /app/data
 
 USER tobiume
-ENV TOBIUME_DATABASE_URL=sqlite+aiosqlite:////app/data/tobiume.db
+ENV TOBIUME_DATABASE_URL=sqlite+aiosqlite:////app/data/tobiume.db \
+    TOBIUME_SIGNING_KEY_FILE=/app/data/tobiume-signing-keys.json
 EXPOSE 8000
 HEALTHCHECK CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/healthz')" || exit 1
 CMD ["sh", "-c", "tobiume migrate && exec tobiume serve --host 0.0.0.0 --port 8000 --workers ${TOBIUME_WORKERS:-2}"]

@@ -21,7 +21,11 @@ $(STAMP): pyproject.toml
 run: install
 	@echo "Database: $${TOBIUME_DATABASE_URL:-sqlite+aiosqlite:///./tobiume.db} (migrated automatically on SQLite)"
 	@if [ "$(DEMO)" != "0" ]; then $(BIN)/tobiume demo load --citizens $(DEMO) --if-empty; fi
-	@echo "Tobiume FHIR server: http://127.0.0.1:$(PORT)/fhir (try: curl http://127.0.0.1:$(PORT)/fhir/Patient/c000001)"
+	@echo "Tobiume FHIR server: http://127.0.0.1:$(PORT)/fhir (every request but /fhir/metadata needs a token)"
+	@echo "Get a token and try it:"
+	@echo "  TOKEN=\$$($(BIN)/tobiume token --role admin --org Organization/kitakyushu-city)"
+	@echo "  curl -H \"Authorization: Bearer \$$TOKEN\" http://127.0.0.1:$(PORT)/fhir/Patient/c000001"
+	@echo "(roles, scopes and key rotation: README, 'Access tokens and scopes')"
 	$(BIN)/tobiume serve --host 127.0.0.1 --port $(PORT)
 
 lint: install

@@ -150,6 +150,9 @@ REALM = "tobiume"
 
 def bearer_challenge(error: str, description: str) -> str:
     """`Bearer realm="tobiume", error="...", error_description="..."` (RFC 6750 section 3);
-    quotes, backslashes and anything outside printable ASCII become `'` or `?`."""
-    clean = "".join("'" if ch in '"\\' else ch if " " <= ch <= "~" else "?" for ch in description)
+    quotes, backslashes and anything outside printable ASCII become `'` or `?`, and a
+    description (which may quote the token's own header) is cut at 200 characters."""
+    clean = "".join(
+        "'" if ch in '"\\' else ch if " " <= ch <= "~" else "?" for ch in description[:200]
+    )
     return f'Bearer realm="{REALM}", error="{error}", error_description="{clean}"'

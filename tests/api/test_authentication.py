@@ -275,3 +275,13 @@ def test_public_key_pem_is_a_public_key() -> None:
     """The HS256 case above keys its HMAC with what a client could fetch: the public key."""
     loaded = serialization.load_pem_public_key(_public_pem())
     assert loaded is not None
+
+
+async def test_the_challenge_stays_short_and_clean(anonymous: httpx.AsyncClient) -> None:
+    """The description may quote the token's own header or claims: bounded, printable ASCII."""
+    odd = token(iss='"evil"\\ 病院 ' + "x" * 5000)
+    response = await anonymous.get("Patient", headers={"Authorization": f"Bearer {odd}"})
+    assert response.status_code == 401
+    challenge = response.headers["www-authenticate"]
+    assert CHALLENGE.fullmatch(challenge)
+    assert len(challenge) < 300

@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 document of the FHIR API, generated from the CapabilityStatement (the same
 registry of types, interactions and search parameters), one path per type and interaction.
 `openapi/openapi.json` in the repository is this document; a test fails when it is stale
-(`make openapi` rewrites it)."""
+(`make openapi` rewrites it). Every operation needs a bearer token but the CapabilityStatement
+(`security`, https://spec.openapis.org/oas/v3.1.0#security-requirement-object)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,9 @@ def _op(
 def openapi_document() -> dict[str, Any]:
     statement = capability_statement("/fhir")
     paths: dict[str, Any] = {
-        "/fhir/metadata": {"get": _op("CapabilityStatement", "capabilities", tag="System")},
+        "/fhir/metadata": {
+            "get": {**_op("CapabilityStatement", "capabilities", tag="System"), "security": []}
+        },
         "/fhir": {
             "post": _op("batch or transaction Bundle", "transaction", body=_BODY, tag="System")
         },
@@ -98,7 +101,16 @@ def openapi_document() -> dict[str, Any]:
             "server's CapabilityStatement.",
         },
         "paths": paths,
+        "security": [{"bearer": []}],
         "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A SMART access token (README: Access tokens and scopes)",
+                }
+            },
             "schemas": {
                 "Resource": {
                     "type": "object",
