@@ -17,16 +17,13 @@ import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import orjson
-
-from tobiume.auth.assertion import ALGORITHMS
-from tobiume.auth.client_keys import acceptable_url, keys_of
 from tobiume.auth.roles import ROLES
-from tobiume.auth.scopes import parse_scope
 from tobiume.config import get_settings
-from tobiume.storage.clients import Client
+
+if TYPE_CHECKING:  # imported where used: `tobiume` starts fast for every other command
+    from tobiume.storage.clients import Client
 
 _ORGANIZATION = re.compile(r"Organization/[A-Za-z0-9\-.]{1,64}")
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
@@ -92,6 +89,8 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def _print(known: Client) -> None:
+    from tobiume.auth.client_keys import keys_of
+
     keys = known.jwks_url or f"{len(keys_of(known.jwks))} key(s) registered"
     state = "disabled" if known.disabled else "active"
     print(
@@ -101,6 +100,10 @@ def _print(known: Client) -> None:
 
 
 def _registration(args: argparse.Namespace) -> Client:
+    from tobiume.auth.client_keys import acceptable_url
+    from tobiume.auth.scopes import parse_scope
+    from tobiume.storage.clients import Client
+
     if not _ORGANIZATION.fullmatch(args.org):
         raise RegistrationError(f"--org takes Organization/ID, not {args.org!r}")
     scopes = args.scopes.split()
@@ -129,6 +132,11 @@ def _registration(args: argparse.Namespace) -> Client:
 
 
 def _jwks_file(path: Path) -> dict[str, Any]:
+    import orjson
+
+    from tobiume.auth.assertion import ALGORITHMS
+    from tobiume.auth.client_keys import keys_of
+
     try:
         document = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:

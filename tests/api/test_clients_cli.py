@@ -15,8 +15,8 @@ from tests.clients import TOKEN_URL, assertion, jwks, key_pair, token_form
 from tests.conftest import Backend, serve
 
 
-def _cli(backend: Backend, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TOBIUME_DATABASE_URL": backend.url, "TOBIUME_AUTO_MIGRATE": "false"}
+def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TOBIUME_DATABASE_URL": database_url, "TOBIUME_AUTO_MIGRATE": "false"}
     command = Path(sys.executable).with_name("tobiume")
     return subprocess.run(
         [str(command), "clients", *args], env=env, capture_output=True, text=True, check=False
@@ -28,7 +28,7 @@ async def test_register_list_use_and_disable(backend: Backend, tmp_path: Path) -
     key_file = tmp_path / "jwks.json"
     key_file.write_text(json.dumps(jwks(pair)))
     added = _cli(
-        backend,
+        backend.url,
         "add",
         "--name", "小倉中央病院 EHR",
         "--org", "Organization/hosp-001",
@@ -38,7 +38,7 @@ async def test_register_list_use_and_disable(backend: Backend, tmp_path: Path) -
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
     client_id = added.stdout.strip().splitlines()[-1].split()[-1]
-    listed = _cli(backend, "list")
+    listed = _cli(backend.url, "list")
     assert client_id in listed.stdout
     assert "active" in listed.stdout
     async with serve(backend.settings, headers=None) as http:
@@ -46,12 +46,12 @@ async def test_register_list_use_and_disable(backend: Backend, tmp_path: Path) -
         assert answer.status_code == 200, answer.text
         bearer = {"Authorization": f"Bearer {answer.json()['access_token']}"}
         assert (await http.get("Encounter", headers=bearer)).status_code == 200
-        assert _cli(backend, "disable", client_id).returncode == 0
+        assert _cli(backend.url, "disable", client_id).returncode == 0
         again = await http.post(TOKEN_URL, data=token_form(assertion(client_id, pair)))
         assert again.status_code == 400
         assert again.json()["error"] == "invalid_client"
-    assert "disabled" in _cli(backend, "list").stdout
-    assert _cli(backend, "disable", "no-such-client").returncode == 1
+    assert "disabled" in _cli(backend.url, "list").stdout
+    assert _cli(backend.url, "disable", "no-such-client").returncode == 1
 
 
 @pytest.mark.parametrize(
@@ -65,8 +65,9 @@ async def test_register_list_use_and_disable(backend: Backend, tmp_path: Path) -
     ],
 )
 def test_bad_registrations_are_refused(
-    backend: Backend, tmp_path: Path, change: dict[str, str], complaint: str
+    tmp_path: Path, change: dict[str, str], complaint: str
 ) -> None:
+    """Refused before any database is opened (the URL names none that exists)."""
     public = key_pair("ES384", kid="cli-2").public_jwk
     key = {**public, "d": "c2VjcmV0"} if "private" in change else public
     key_file = tmp_path / "jwks.json"
@@ -81,6 +82,8 @@ def test_bad_registrations_are_refused(
     options.update({k: v for k, v in change.items() if k.startswith("--")})
     if options["--jwks"] == "missing.json":
         options["--jwks"] = str(tmp_path / "missing.json")
-    refused = _cli(backend, "add", *[part for pair in options.items() for part in pair])
+    nowhere = f"sqlite+aiosqlite:///{tmp_path / 'never-created.db'}"
+    refused = _cli(nowhere, "add", *[part for pair in options.items() for part in pair])
     assert refused.returncode == 2
     assert complaint in refused.stderr
+    assert not (tmp_path / "never-created.db").exists()
