@@ -112,6 +112,8 @@ async def first_use_of_assertion(
 
 async def record_failure(conn: AsyncConnection, subjects: Sequence[str], now: datetime) -> None:
     """One failed token request, counted against each of `subjects` (a client, an address)."""
+    if not subjects:
+        return
     await atomic(conn)
     await conn.execute(insert(token_failure), [{"subject": s, "failed_at": now} for s in subjects])
 
