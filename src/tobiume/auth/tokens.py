@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from jose import jwt
@@ -134,30 +134,53 @@ class LocalVerifier:
         key = self.key_file.keys.find(kid) if isinstance(kid, str) else None
         if key is None:
             raise refuse(f"the signing key {kid!r} is not one of this server's (kid)")
-        try:
-            claims = jwt.decode(
-                token,
-                key.verifier,
-                algorithms=list(self.algorithms),
-                audience=self.audience,
-                issuer=self.issuer,
-                options={
-                    "require_exp": True,
-                    "require_iat": True,
-                    "require_iss": True,
-                    "require_aud": True,
-                    "verify_at_hash": False,
-                    "leeway": LEEWAY_SECONDS,
-                },
-            )
-        except ExpiredSignatureError as exc:
-            raise refuse("it has expired (exp)") from exc
-        except JWTClaimsError as exc:
-            raise refuse(str(exc)) from exc
-        except (JWTError, TypeError, ValueError) as exc:
-            raise refuse(str(exc) or type(exc).__name__) from exc
-        check_times(claims, now)
+        claims = decode(
+            token,
+            key.verifier,
+            algorithms=self.algorithms,
+            audience=self.audience,
+            issuer=self.issuer,
+            now=now,
+        )
         return local_principal(claims)
+
+
+def decode(
+    token: str,
+    key: Any,
+    *,
+    algorithms: Sequence[str],
+    audience: str,
+    issuer: str,
+    now: float,
+) -> dict[str, Any]:
+    """The claims of a token signed by `key` with one of `algorithms`, for `audience`, from
+    `issuer`, with `exp`, `iat`, `iss` and `aud` present and its times valid at `now`; every
+    other outcome is `Unauthorized` (every issuer's tokens are held to the same rules)."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=list(algorithms),
+            audience=audience,
+            issuer=issuer,
+            options={
+                "require_exp": True,
+                "require_iat": True,
+                "require_iss": True,
+                "require_aud": True,
+                "verify_at_hash": False,
+                "leeway": LEEWAY_SECONDS,
+            },
+        )
+    except ExpiredSignatureError as exc:
+        raise refuse("it has expired (exp)") from exc
+    except JWTClaimsError as exc:
+        raise refuse(str(exc)) from exc
+    except (JWTError, TypeError, ValueError) as exc:
+        raise refuse(str(exc) or type(exc).__name__) from exc
+    check_times(claims, now)
+    return claims
 
 
 def check_times(claims: Mapping[str, Any], now: float) -> None:
