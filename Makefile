@@ -23,7 +23,7 @@ run: install
 	@if [ "$(DEMO)" != "0" ]; then $(BIN)/tobiume demo load --citizens $(DEMO) --if-empty; fi
 	@echo "Tobiume FHIR server: http://127.0.0.1:$(PORT)/fhir (every request but /fhir/metadata needs a token)"
 	@echo "Get a token and try it:"
-	@echo "  TOKEN=\$$($(BIN)/tobiume token --role admin --org Organization/kitakyushu-city)"
+	@echo "  TOKEN=\$$($(BIN)/tobiume token --role hospital --org Organization/hosp-001)"
 	@echo "  curl -H \"Authorization: Bearer \$$TOKEN\" http://127.0.0.1:$(PORT)/fhir/Patient/c000001"
 	@echo "(roles, scopes and key rotation: README, 'Access tokens and scopes')"
 	$(BIN)/tobiume serve --host 127.0.0.1 --port $(PORT)

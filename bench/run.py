@@ -208,7 +208,11 @@ class Bench:
             "TOBIUME_DATABASE_URL": self.db_url,
             "TOBIUME_BASE_URL": f"{self.base}/fhir",
             "TOBIUME_SIGNING_KEY_FILE": str(work / "signing-keys.json"),
+            # The engine is measured as the trusted admin (policies/README.md): no consent gate.
+            "TOBIUME_ROLE_POLICY_FILE": str(ROOT / "policies" / "trusted-admin.json"),
         }
+        self.token_args = ["--role", "admin", "--org", "Organization/bench"]
+        """Who the benchmark's requests are from (`tobiume token` arguments)."""
         self.patients_file = work / "patients.tsv"
         self.ceiling_rps: float | None = None
         self.server: Service | None = None
@@ -450,16 +454,14 @@ class Bench:
         return server
 
     def admin_token(self) -> str:
-        """An admin token (`system/*.cruds`) that outlives the run, signed with the server's
-        key file: every request of the benchmark carries it, as every client's would."""
+        """A token of `token_args` (the trusted admin unless a benchmark says otherwise) that
+        outlives the run, signed with the server's key file: every request of the benchmark
+        carries it, as every client's would."""
         done = procs.run(
             [
                 self.bin / "tobiume",
                 "token",
-                "--role",
-                "admin",
-                "--org",
-                "Organization/bench",
+                *self.token_args,
                 "--ttl",
                 str(self.args.time_limit + 3600),
             ],

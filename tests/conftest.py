@@ -6,6 +6,12 @@ emptied, so tests are isolated without mocks. `client` sends an admin token with
 `system/*.cruds` (`tests.tokens.ADMIN`); `anonymous` sends none, and `serve(settings,
 headers=...)` any other (`tests.tokens.auth(role=...)`).
 
+The FHIR-core tests are about FHIR, not about who may see what: their servers run with
+`TRUSTED_POLICY`, a role policy file that makes the admin role `unrestricted` (no consent, no
+relationship, no registration asked, as `tobiume import` works), so their admin token sees and
+writes everything. Every other role keeps the default policy, and the access tests
+(`tests/access`) serve with the default table for every role (`default_policy`).
+
 PostgreSQL comes from TOBIUME_TEST_PG_URL (default: the local server, database
 `tobiume_test`). When it cannot be reached the PostgreSQL half is skipped with a loud notice,
 unless TOBIUME_REQUIRE_PG=1 (what `.ci/run` sets), which turns that into a failure.
@@ -96,8 +102,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(banner, red=True, bold=True)
 
 
+TRUSTED_POLICY = ROOT / "policies" / "trusted-admin.json"
+
+
 def _settings(url: str) -> Settings:
-    return Settings(database_url=url, base_url=BASE, auto_migrate=False, signing_key_file=KEY_FILE)
+    return Settings(
+        database_url=url,
+        base_url=BASE,
+        auto_migrate=False,
+        signing_key_file=KEY_FILE,
+        role_policy_file=TRUSTED_POLICY,
+    )
+
+
+def default_policy(settings: Settings) -> Settings:
+    """`settings` with the role policy a deployment has when it configures none."""
+    return settings.model_copy(update={"role_policy_file": None})
 
 
 @pytest.fixture(scope="session")

@@ -161,3 +161,27 @@ def expected_index_rows(body: dict[str, Any], patient_id: str | None) -> dict[st
         table.name: Counter((body["resourceType"], patient_id, *row) for row in rows)
         for table, rows in values.items()
     }
+
+
+def registration(
+    patient_id: str, provision: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A citizen's registration Consent (scope patient-privacy, category LOINC 59284-0), by
+    default permitting every participant every class of their records."""
+    return {
+        "resourceType": "Consent",
+        "id": f"{patient_id}-registration",
+        "status": "active",
+        "scope": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "patient-privacy",
+                }
+            ]
+        },
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"reference": f"Patient/{patient_id}"},
+        "provision": provision if provision is not None else {"type": "permit"},
+        **extra,
+    }

@@ -74,6 +74,20 @@ class Settings(BaseSettings):
         description="How long a JWK Set fetched from a URL (a client's, an identity "
         "provider's) is kept.",
     )
+    role_policy_file: Path | None = Field(
+        default=None,
+        description="Overrides of the role policy (JSON; see `tobiume.access.role_policy` "
+        "and docs/access.md).",
+    )
+    emergency_roles: list[str] = Field(
+        default_factory=lambda: ["hospital"],
+        description="Roles whose tokens with purpose of use ETREAT break the glass.",
+    )
+    emergency_access_seconds: int = Field(
+        default=3600,
+        ge=0,
+        description="How long after its issue an ETREAT token breaks the glass.",
+    )
 
     @property
     def is_sqlite(self) -> bool:

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
+from tobiume.access.gates import role_table
 from tobiume.api import discovery, errors, fhir_endpoint, health, token_endpoint
 from tobiume.api.authentication import Authentication
 from tobiume.api.openapi import openapi_document
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = Database(settings.database_url, pool_size=settings.pool_size)
         if settings.should_auto_migrate:
             await upgrade(database.url)
+        role_table(settings.role_policy_file)  # a bad override stops the start, here
         tokens = TokenService(settings, database, key_file, fetcher)
         app.state.tobiume = AppState(settings, database, verifier, tokens)
         refresher = asyncio.create_task(keep_fresh(providers, settings.client_jwks_cache_seconds))

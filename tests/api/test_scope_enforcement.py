@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import Backend, serve
-from tests.helpers import FHIR_JSON, observation, patient, put, row_counts
+from tests.helpers import FHIR_JSON, observation, patient, put, registration, row_counts
 from tests.tokens import auth
 
 PATCH = {"Content-Type": "application/json-patch+json"}
@@ -83,8 +83,9 @@ CASES = {
 
 @pytest.fixture
 async def stored(client: httpx.AsyncClient) -> None:
-    """Patient p1 with Observation o1, written with the admin token."""
+    """Patient p1, registered, with Observation o1, written with the admin token."""
     await put(client, {**patient(), "id": "p1"})
+    await put(client, registration("p1"))
     await put(client, _obs(id="o1"))
 
 
@@ -253,7 +254,7 @@ async def test_writes_a_token_may_do_without_reading(
     reader: httpx.AsyncClient, stored: None
 ) -> None:
     """A write-only scope updates and deletes what it cannot read."""
-    headers = {**FHIR_JSON, **auth("municipality", scope="system/Observation.ud")}
+    headers = {**FHIR_JSON, **auth("hospital", scope="system/Observation.ud")}
     updated = await reader.put(
         "Observation/o1", json=_obs(id="o1", status="amended"), headers=headers
     )

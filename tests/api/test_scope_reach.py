@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import Backend
-from tests.helpers import FHIR_JSON, observation, patient, put, row_counts
+from tests.helpers import FHIR_JSON, observation, patient, put, registration, row_counts
 from tests.tokens import auth
 
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
@@ -27,9 +27,10 @@ def _observation(res_id: str, subject: str, category: str) -> dict[str, Any]:
 
 @pytest.fixture
 async def records(client: httpx.AsyncClient) -> None:
-    """Two patients, each with a laboratory and a vital-signs Observation."""
+    """Two registered patients, each with a laboratory and a vital-signs Observation."""
     for pid, gender in (("p1", "female"), ("p2", "male")):
         await put(client, {**patient(mrn=pid), "id": pid, "gender": gender})
+        await put(client, registration(pid))
         await put(client, _observation(f"{pid}-lab", f"Patient/{pid}", "laboratory"))
         await put(client, _observation(f"{pid}-vital", f"Patient/{pid}", "vital-signs"))
 

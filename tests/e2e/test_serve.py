@@ -85,7 +85,7 @@ def test_demo_load_fills_an_empty_database_once(tmp_path: Path) -> None:
             url = f"http://127.0.0.1:{port}/fhir/Patient/c000001"
             assert _wait_for(url).status_code == 401
             made = subprocess.run(
-                [str(CLI), "token", "--role", "admin", "--org", "Organization/tobiume"],
+                [str(CLI), "token", "--role", "hospital", "--org", "Organization/hosp-001"],
                 cwd=tmp_path,
                 env=env,
                 capture_output=True,

@@ -35,6 +35,18 @@ class AccessPolicy(Protocol):
         check."""
         ...
 
+    def known(self) -> ColumnElement[bool]:
+        """A predicate over `resource` admitting the rows whose existence the requester may
+        learn: what the role policy and the consent let them see, whatever the token's scopes
+        (a token may write what it may not read). A write to a row outside it answers as a
+        write to a missing one."""
+        ...
+
+    def requires_registration(self) -> bool:
+        """True when a citizen's clinical data may be written only once they are registered
+        (`access.gates`); the server's own work does not ask."""
+        ...
+
 
 class OpenAccess:
     """Admits everything: the policy of the server's own work (import, the demo city), never of
@@ -47,4 +59,10 @@ class OpenAccess:
         return True
 
     def writable(self, permission: str, res_type: str) -> ColumnElement[bool]:
+        return true()
+
+    def requires_registration(self) -> bool:
+        return False
+
+    def known(self) -> ColumnElement[bool]:
         return true()

@@ -56,6 +56,12 @@ class ScopedAccess:
     def sees_everything(self) -> bool:
         return self._everything
 
+    def requires_registration(self) -> bool:
+        return False
+
+    def known(self) -> ColumnElement[bool]:
+        return true()
+
     def writable(self, permission: str, res_type: str) -> ColumnElement[bool]:
         key = (permission, res_type)
         found = self._writable.get(key)

@@ -15,8 +15,8 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tobiume.access.gates import access_for
 from tobiume.access.policy import OpenAccess
-from tobiume.access.scoped import scoped_access
 from tobiume.api.authentication import PRINCIPAL, principal_of
 from tobiume.api.responses import render
 from tobiume.api.state import AppState
@@ -40,7 +40,7 @@ async def handle(request: Request) -> Response:
     principal: Principal | None = request.scope.get(PRINCIPAL)
     if principal is None and path != ("metadata",):  # only the CapabilityStatement is public
         principal = principal_of(request)
-    access = _OPEN if principal is None else scoped_access(principal, settings.base_url.rstrip("/"))
+    access = _OPEN if principal is None else access_for(principal, settings)
     raw_query: bytes = request.scope.get("query_string", b"")
     query = (
         parse_qsl(raw_query.decode("utf-8", "replace"), keep_blank_values=True) if raw_query else []

@@ -35,4 +35,7 @@ class Principal:
     token_id: str | None = None
     """`jti` (RFC 7519 section 4.1.7)."""
     expires_at: float = 0.0
+    issued_at: float = 0.0
+    """`iat`, seconds since the epoch: how old the token is (an emergency access counts only
+    for a while after it, `access.gates`)."""
     """`exp`, seconds since the epoch: the principal is not valid from then on."""

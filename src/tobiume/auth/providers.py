@@ -246,6 +246,7 @@ class ExternalVerifier:
             purpose_of_use=purpose if isinstance(purpose, str) else None,
             token_id=claims.get("jti") if isinstance(claims.get("jti"), str) else None,
             expires_at=float(claims["exp"]),
+            issued_at=float(claims.get("iat") or 0),
         )
 
     def _role(self, value: Any) -> str | None:

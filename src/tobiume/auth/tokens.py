@@ -226,6 +226,7 @@ def local_principal(claims: Mapping[str, Any]) -> Principal:
         purpose_of_use=_optional(claims, "purpose_of_use"),
         token_id=_optional(claims, "jti"),
         expires_at=_instant(claims, "exp"),
+        issued_at=_instant(claims, "iat"),
     )
 
 

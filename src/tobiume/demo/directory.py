@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from tobiume.access.relations import SERVED_WARD
 from tobiume.demo import systems as cs
 from tobiume.demo.city import PREFECTURE, districts
 from tobiume.demo.codes import CARE_SERVICES
@@ -104,6 +105,8 @@ def _organization(facility: Facility, city: Facility) -> dict[str, Any]:
         )
     if facility.kind == "support-center":
         body["partOf"] = city.ref()
+        # The ward whose citizens it serves (docs/access.md, "Relationships").
+        body["extension"] = [{"url": SERVED_WARD, "valueString": facility.ward.city}]
     return body
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from tobiume.access import materialise
 from tobiume.db import savepoint
 from tobiume.errors import FhirError
 from tobiume.fhir.json import JsonLimits, parse_json
@@ -67,7 +68,7 @@ Prepared = Ready | Other | Failed
 Wire = tuple[Any, ...]
 """A prepared line as plain tuples, what a worker process sends back: pickling frozen
 dataclasses cost three times as much, in the processes that are the bottleneck of a load.
-("R", line, type, id, lastUpdated, body, patient_id, index), ("O", line, value) or
+("R", line, type, id, lastUpdated, body, patient_id, data_class, index), ("O", line, value) or
 ("F", line, message)."""
 
 
@@ -91,6 +92,7 @@ def prepare_wire(lines: Sequence[tuple[int, bytes]], limits: JsonLimits) -> list
                     v.last_updated,
                     v.body,
                     v.patient_id,
+                    v.data_class,
                     item.index,
                 )
             )
@@ -105,8 +107,10 @@ def from_wire(wired: Sequence[Wire]) -> list[Prepared]:
     restored: list[Prepared] = []
     for item in wired:
         if item[0] == "R":
-            _, line, res_type, res_id, updated, body, patient_id, index = item
-            version = NewVersion(res_type, res_id, 1, updated, body, patient_id, METHOD)
+            _, line, res_type, res_id, updated, body, patient_id, data_class, index = item
+            version = NewVersion(
+                res_type, res_id, 1, updated, body, patient_id, METHOD, data_class=data_class
+            )
             restored.append(Ready(line, version, index))
         elif item[0] == "O":
             restored.append(Other(item[1], item[2]))
@@ -153,6 +157,7 @@ async def store(
         else:
             first[key] = item
     inserted = await bulk.insert_absent(ctx.conn, [(r.version, r.values()) for r in first.values()])
+    await materialise.rewrite_stored(ctx.conn, list(inserted))
     stored = len(inserted)
     rest.extend(item for key, item in first.items() if key not in inserted)
     rest.extend(p for p in prepared if isinstance(p, Other))

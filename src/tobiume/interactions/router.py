@@ -7,12 +7,14 @@ the scope gate included: each interaction is checked against the token's scopes
 
 from __future__ import annotations
 
+from tobiume.access.codesystems import PUBLISHED, PUBLISHED_AT
 from tobiume.errors import BadRequest, MethodNotAllowed, NotFound
 from tobiume.fhir.resource_types import is_resource_type
 from tobiume.interactions import bundle, create, delete, history, patch, read, search, update
 from tobiume.interactions.capabilities import capability_statement
 from tobiume.interactions.context import Context, FhirRequest, FhirResponse
 from tobiume.interactions.scope_gate import require
+from tobiume.operations.everything import everything
 
 _JSON_PATCH = "application/json-patch+json"
 
@@ -36,6 +38,11 @@ async def dispatch(ctx: Context, req: FhirRequest) -> FhirResponse:
     if head == "_history" and len(path) == 1 and method in ("GET", "HEAD"):
         require(ctx, "s")
         return await history.history_bundle(ctx, req.query)
+    if len(path) == 3 and head == "Patient" and path[2] == "$everything":
+        if method not in ("GET", "HEAD"):
+            raise MethodNotAllowed(f"{method} is not allowed on $everything")
+        require(ctx, "r", "Patient")
+        return await everything(ctx, path[1], req.query)
     if head.startswith("$") or any(p.startswith("$") for p in path[1:]):
         raise NotFound(f"Operation {next(p for p in path if p.startswith('$'))} is not supported")
     if not is_resource_type(head):
@@ -73,6 +80,8 @@ async def _type_level(ctx: Context, req: FhirRequest, res_type: str) -> FhirResp
             )
         raise MethodNotAllowed(f"{method} on {res_type} needs search criteria or an id")
     second = path[1]
+    if res_type == "CodeSystem" and second in PUBLISHED:
+        return _published(ctx, req)
     if len(path) == 2 and second == "_search" and method == "POST":
         require(ctx, "s", res_type)
         return await search.search(ctx, res_type, req.query, strict=req.prefer_handling == "strict")
@@ -106,6 +115,19 @@ async def _type_level(ctx: Context, req: FhirRequest, res_type: str) -> FhirResp
     if len(path) == 4 and path[2] == "_history" and method in ("GET", "HEAD"):
         require(ctx, "r", res_type)
         return await read.vread(ctx, res_type, second, path[3])
+    raise NotFound(f"No FHIR interaction at /{'/'.join(path)}")
+
+
+def _published(ctx: Context, req: FhirRequest) -> FhirResponse:
+    """A CodeSystem the server publishes (`access.codesystems`): read and vread of version 1;
+    it cannot be written."""
+    path = req.path
+    if req.method not in ("GET", "HEAD"):
+        raise MethodNotAllowed(f"CodeSystem/{path[1]} is published by the server: read only")
+    require(ctx, "r", "CodeSystem")
+    if len(path) == 2 or (len(path) == 4 and path[2] == "_history" and path[3] == "1"):
+        body = PUBLISHED[path[1]]
+        return FhirResponse(200, body, 1, PUBLISHED_AT)
     raise NotFound(f"No FHIR interaction at /{'/'.join(path)}")
 
 

@@ -78,7 +78,7 @@ async def search(
         envelope["total"] = len(page)
     elif parsed.total == "estimate":
         envelope["total"] = await _estimate(ctx, parsed)
-    envelope["link"] = _page_links(ctx, where, query, parsed.fingerprint, parsed.cursor, page, more)
+    envelope["link"] = page_links(ctx, where, query, parsed.fingerprint, parsed.cursor, page, more)
     entries = [
         Entry(
             {"fullUrl": f"{ctx.base_url}/{res_type}/{res_id}", "search": {"mode": "match"}},
@@ -92,7 +92,7 @@ async def search(
             fields = {"fullUrl": f"{ctx.base_url}/{kind}/{res_id}", "search": {"mode": "include"}}
             entries.append(Entry(fields, _shown(parsed, body)))
     if parsed.ignored:
-        entries.append(_ignored_outcome(parsed.ignored))
+        entries.append(ignored_outcome(parsed.ignored))
     return FhirResponse(200, bundle_text(envelope, entries))
 
 
@@ -139,7 +139,7 @@ async def system_search(
         page.reverse()
     if start is None and not more and first.total != "none":
         envelope["total"] = len(page)
-    envelope["link"] = _page_links(ctx, "", query, owner, start, page, more, sort_values=False)
+    envelope["link"] = page_links(ctx, "", query, owner, start, page, more, sort_values=False)
     entries = [
         Entry(
             {"fullUrl": f"{ctx.base_url}/{kind}/{res_id}", "search": {"mode": "match"}},
@@ -149,7 +149,7 @@ async def system_search(
     ]
     ignored = sorted({name for q in queries for name in q.ignored})
     if ignored:
-        entries.append(_ignored_outcome(ignored))
+        entries.append(ignored_outcome(ignored))
     return FhirResponse(200, bundle_text(envelope, entries))
 
 
@@ -158,7 +158,7 @@ def requested_types(query: list[tuple[str, str]]) -> list[str]:
     return [t for k, v in query if k == "_type" for t in v.split(",") if t]
 
 
-def _page_links(
+def page_links(
     ctx: Context,
     where: str,
     query: list[tuple[str, str]],
@@ -216,7 +216,7 @@ async def _estimate(ctx: Context, parsed: SearchQuery) -> int:
     return estimate if estimate is not None else await _count(ctx, parsed)
 
 
-def _ignored_outcome(names: list[str]) -> Entry:
+def ignored_outcome(names: list[str]) -> Entry:
     """The OperationOutcome entry that reports ignored parameters
     (https://hl7.org/fhir/R4/search.html#errors)."""
     outcome = operation_outcome(

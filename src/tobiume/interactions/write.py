@@ -22,16 +22,19 @@ from typing import Any, TypeVar
 
 import orjson
 
+from tobiume.access import materialise
+from tobiume.access.classes import CLINICAL, data_class
+from tobiume.access.gates import registered
 from tobiume.auth.scopes import CREATE, UPDATE
 from tobiume.db import atomic
-from tobiume.errors import BadRequest, Conflict, Forbidden
+from tobiume.errors import BadRequest, Conflict, Forbidden, Unprocessable
 from tobiume.fhir.compartment import patient_owner
 from tobiume.fhir.json import dumps
 from tobiume.fhir.validation import validate
 from tobiume.indexing.extract import extract
 from tobiume.indexing.values import table_values
 from tobiume.interactions.context import Context, instant, now_ms
-from tobiume.storage.store import StoredResource, is_open, read_current, satisfies
+from tobiume.storage.store import StoredResource, is_open, read_current, satisfies, scalar
 from tobiume.storage.writes import IndexValues, NewVersion, insert_resource, replace_resource
 
 T = TypeVar("T")
@@ -83,14 +86,47 @@ async def create(
     ctx: Context, res_type: str, res_id: str, resource: dict[str, Any], method: str = "POST"
 ) -> StoredResource:
     """Store version 1 of a new resource (by POST a create, by PUT an update-as-create)."""
-    new, index = new_version(res_type, res_id, 1, now_ms(), resource, method)
+    new, index = new_version(
+        res_type, res_id, 1, now_ms(), resource, method, owner_org=_contributor(ctx)
+    )
     permission = CREATE if method == "POST" else UPDATE
     guarded = await _guard(ctx, permission, res_type)
+    await _check_registered(ctx, new)
     pk = await insert_resource(ctx.conn, new, index)
+    await _materialise(ctx, pk, new, fresh=True)
     stored = _stored(pk, new)
     if guarded:
         await _within_reach(ctx, permission, stored, "as written")
     return stored
+
+
+def _contributor(ctx: Context) -> str | None:
+    """The organisation a new resource is recorded as contributed by: the requester's (a
+    citizen's own writes and the server's own work record none)."""
+    principal = ctx.principal
+    if principal is None or principal.role == "citizen":
+        return None
+    return principal.organization
+
+
+async def _check_registered(ctx: Context, new: NewVersion) -> None:
+    """Clinical data only for registered citizens (DESIGN.md, "Access": "Writes: only for
+    registered citizens"): a citizen with no active registration Consent gets none, 422."""
+    if new.data_class not in CLINICAL or new.patient_id is None:
+        return
+    if not ctx.access.requires_registration():
+        return
+    if not await scalar(ctx.conn, registered(new.patient_id)):
+        raise Unprocessable(
+            f"Patient/{new.patient_id} is not registered in the network (no active "
+            "registration Consent): their records cannot be shared here yet"
+        )
+
+
+async def _materialise(ctx: Context, pk: int, new: NewVersion, *, fresh: bool) -> None:
+    if new.res_type in materialise.DERIVING_TYPES:
+        body = orjson.loads(new.body) if new.body is not None else None
+        await materialise.rewrite(ctx.conn, pk, new.res_type, body, new.patient_id, fresh=fresh)
 
 
 async def _guard(ctx: Context, permission: str, res_type: str) -> bool:
@@ -107,8 +143,9 @@ async def _within_reach(ctx: Context, permission: str, stored: StoredResource, w
     if not await satisfies(ctx.conn, stored.pk, predicate):
         verb = {"c": "create", "u": "update", "d": "delete"}[permission]
         raise Forbidden(
-            f"{stored.res_type}/{stored.res_id} {when} is outside what the access token's "
-            f"scopes allow to {verb}"
+            f"{stored.res_type}/{stored.res_id} {when} is outside what the requester may "
+            f"{verb}: the access token's scopes, the role's policy, or the resource was "
+            "contributed by another organisation"
         )
 
 
@@ -120,18 +157,29 @@ def new_version(
     resource: dict[str, Any],
     method: str,
     raw: bytes | None = None,
+    *,
+    owner_org: str | None = None,
 ) -> tuple[NewVersion, IndexValues]:
     """Validate `resource` (parsed from `raw`, if given) and make it version `version`: the
-    stamped body, its Patient compartment owner and its index rows. Pure computation, no
-    database (`bulk` runs it in worker processes)."""
+    stamped body, its Patient compartment owner, its data class and its index rows. Pure
+    computation, no database (`bulk` runs it in worker processes)."""
     validate(resource, raw)
     stamped = _stamp(resource, res_id, version, instant(updated))
     rows = extract(stamped)
     patient_id = patient_owner(stamped, rows.references)
     body = dumps(stamped)
-    return NewVersion(res_type, res_id, version, updated, body, patient_id, method), table_values(
-        rows
+    new = NewVersion(
+        res_type,
+        res_id,
+        version,
+        updated,
+        body,
+        patient_id,
+        method,
+        data_class=data_class(stamped),
+        owner_org=owner_org,
     )
+    return new, table_values(rows)
 
 
 async def on_current(
@@ -150,10 +198,14 @@ async def on_current(
     A live current version must be within the reach of the token's `permission` (u or d).
     """
     guarded = await _guard(ctx, permission, res_type)
+    known = ctx.access.known()
     for _ in range(MAX_ATTEMPTS):
         current = await read_current(ctx.conn, res_type, res_id)
-        if guarded and current is not None and not current.deleted:
-            await _within_reach(ctx, permission, current, "as stored")
+        if current is not None and not current.deleted:
+            if not is_open(known) and not await satisfies(ctx.conn, current.pk, known):
+                current = None  # hidden from the requester: answered as a missing one is
+            elif guarded:
+                await _within_reach(ctx, permission, current, "as stored")
         result = await attempt(current)
         if result is not None:
             return result
@@ -166,11 +218,19 @@ async def update(
     """Store the next version after `current`; None if `current` is no longer current."""
     version = current.version + 1
     new, index = new_version(
-        current.res_type, current.res_id, version, _after(current), resource, method
+        current.res_type,
+        current.res_id,
+        version,
+        _after(current),
+        resource,
+        method,
+        owner_org=current.owner_org,
     )
     guarded = await _guard(ctx, UPDATE, current.res_type)
+    await _check_registered(ctx, new)
     if not await replace_resource(ctx.conn, current.pk, current.version, new, index):
         return None
+    await _materialise(ctx, current.pk, new, fresh=False)
     stored = _stored(current.pk, new)
     if guarded:
         await _within_reach(ctx, UPDATE, stored, "as written")
@@ -191,9 +251,12 @@ async def tombstone(ctx: Context, current: StoredResource) -> StoredResource | N
         current.patient_id,
         "DELETE",
         deleted=True,
+        data_class=current.data_class,
+        owner_org=current.owner_org,
     )
     if not await replace_resource(ctx.conn, current.pk, current.version, new, {}):
         return None
+    await _materialise(ctx, current.pk, new, fresh=False)
     return _stored(current.pk, new)
 
 
@@ -208,6 +271,8 @@ def _stored(pk: int, new: NewVersion) -> StoredResource:
         new.body,
         new.method,
         new.patient_id,
+        new.data_class,
+        new.owner_org,
     )
 
 

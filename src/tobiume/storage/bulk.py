@@ -78,6 +78,8 @@ _RESOURCE_ARRAYS = (
     ("body", "text[]"),
     ("patient_id", "text[]"),
     ("method", "text[]"),
+    ("data_class", "text[]"),
+    ("owner_org", "text[]"),
 )
 
 
@@ -91,6 +93,8 @@ def _arguments(items: Sequence[Item], present: tuple[Table, ...]) -> list[list[o
         [new.body for new, _ in items],
         [new.patient_id for new, _ in items],
         [new.method for new, _ in items],
+        [new.data_class for new, _ in items],
+        [new.owner_org for new, _ in items],
     ]
     for table in present:
         width = len(value_columns(table))
@@ -111,9 +115,10 @@ def _insert_sql(present: tuple[Table, ...]) -> str:
     ctes = [
         f"s AS (SELECT * FROM unnest({arrays}) WITH ORDINALITY AS s({names}, ord))",
         "r AS (INSERT INTO resource "
-        "(res_type, res_id, version, last_updated, deleted, body, patient_id) "
-        "SELECT res_type, res_id, version, last_updated, deleted, body, patient_id "
-        "FROM s ORDER BY ord ON CONFLICT (res_type, res_id) DO NOTHING "
+        "(res_type, res_id, version, last_updated, deleted, body, patient_id, data_class, "
+        "owner_org) "
+        "SELECT res_type, res_id, version, last_updated, deleted, body, patient_id, data_class, "
+        "owner_org FROM s ORDER BY ord ON CONFLICT (res_type, res_id) DO NOTHING "
         "RETURNING pk, res_type, res_id)",
         "k AS (SELECT r.pk, s.* FROM r JOIN s USING (res_type, res_id))",
         "v AS (INSERT INTO resource_version "

@@ -39,6 +39,8 @@ class StoredResource:
     body: str | None
     method: str = "PUT"
     patient_id: str | None = None
+    data_class: str | None = None
+    owner_org: str | None = None
 
 
 def utc(value: datetime) -> datetime:
@@ -55,12 +57,23 @@ _CURRENT_COLUMNS = (
     resource.c.deleted,
     resource.c.body,
     resource.c.patient_id,
+    resource.c.data_class,
+    resource.c.owner_org,
 )
 
 
 def _current(row: Sequence[Any]) -> StoredResource:
     return StoredResource(
-        row[0], row[1], row[2], row[3], utc(row[4]), row[5], row[6], patient_id=row[7]
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        utc(row[4]),
+        row[5],
+        row[6],
+        patient_id=row[7],
+        data_class=row[8],
+        owner_org=row[9],
     )
 
 
@@ -210,3 +223,8 @@ async def satisfies(conn: AsyncConnection, pk: int, predicate: ColumnElement[boo
         return True
     stmt = select(resource.c.pk).where(resource.c.pk == pk, predicate)
     return (await conn.execute(stmt)).first() is not None
+
+
+async def scalar(conn: AsyncConnection, predicate: ColumnElement[bool]) -> bool:
+    """The truth of a predicate that needs no row (an `EXISTS`), on the request's transaction."""
+    return bool((await conn.execute(select(predicate))).scalar())

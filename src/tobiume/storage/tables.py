@@ -289,3 +289,64 @@ token_failure = Table(
     Column("failed_at", DateTime(timezone=True), nullable=False),
     Index("ix_token_failure_subject", "subject", "failed_at"),
 )
+
+# What the access gates join (`access.gates`), materialised from the resources that say it
+# whenever one is written, in the same transaction (`access.materialise`), keyed by the `pk` of
+# the resource each row comes from, so that a new version replaces its rows:
+#
+# * `registration`: each citizen's active registration Consent (`access.consent_rules`), and
+#   the organisation that registered them;
+# * `consent_rule`: its provisions, one flat row per actor, class and purpose;
+# * `care_relation`: the participants of each active CareTeam (`access.relations`);
+# * `served_ward`: the wards a 地域包括支援センター's Organization says it serves, folded.
+
+registration = Table(
+    "registration",
+    metadata,
+    Column("consent_pk", BigInteger, primary_key=True),
+    Column("patient_id", String(ID_LEN), nullable=False),
+    Column("registrar", String(128), nullable=True),
+    Index("ix_registration_patient", "patient_id"),
+)
+
+consent_rule = Table(
+    "consent_rule",
+    metadata,
+    Column("consent_pk", BigInteger, nullable=False),
+    Column("patient_id", String(ID_LEN), nullable=False),
+    Column("depth", Integer, nullable=False),
+    Column("permit", Boolean, nullable=False),
+    Column("data_class", String(16), nullable=False),
+    Column("res_type", String(TYPE_LEN), nullable=True),
+    Column("actor_org", String(128), nullable=True),
+    Column("actor_role", String(64), nullable=True),
+    Column("actor_user", String(128), nullable=True),
+    Column("purpose", String(32), nullable=True),
+    Column("start_us", BigInteger, nullable=True),
+    Column("end_us", BigInteger, nullable=True),
+    Index("ix_consent_rule_patient", "patient_id", "data_class"),
+    Index("ix_consent_rule_consent", "consent_pk", "data_class"),
+)
+
+care_relation = Table(
+    "care_relation",
+    metadata,
+    Column("source_pk", BigInteger, nullable=False),
+    Column("patient_id", String(ID_LEN), nullable=False),
+    Column("org", String(128), nullable=True),
+    Column("member", String(128), nullable=True),
+    Index("ix_care_relation_patient", "patient_id"),
+    Index("ix_care_relation_source", "source_pk"),
+)
+
+served_ward = Table(
+    "served_ward",
+    metadata,
+    Column("source_pk", BigInteger, nullable=False),
+    Column("org", String(128), nullable=False),
+    Column("ward_norm", Text, nullable=False),
+    Index("ix_served_ward_org", "org", "ward_norm"),
+    Index("ix_served_ward_source", "source_pk"),
+)
+
+DERIVED_TABLES: tuple[Table, ...] = (registration, consent_rule, care_relation, served_ward)

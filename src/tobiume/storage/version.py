@@ -26,3 +26,8 @@ class NewVersion:
     patient_id: str | None
     method: str
     deleted: bool = False
+    data_class: str | None = None
+    """`access.classes.data_class` of the body (a tombstone keeps its resource's)."""
+    owner_org: str | None = None
+    """The organisation that contributed the resource (`Organization/ID`); None for the
+    server's own work (import, the demo city)."""

@@ -49,6 +49,8 @@ _VERSION_PARAMS = (
     "body",
     "patient_id",
     "method",
+    "data_class",
+    "owner_org",
 )
 _PG_ARRAY_TYPES = {"BigInteger": "bigint[]", "Integer": "int[]", "Float": "float8[]"}
 
@@ -63,6 +65,8 @@ def _version_args(new: NewVersion) -> tuple[Any, ...]:
         new.body,
         new.patient_id,
         new.method,
+        new.data_class,
+        new.owner_org,
     )
 
 
@@ -123,9 +127,11 @@ def _insert_sql(present: tuple[Table, ...]) -> str:
     p = _placeholders(1)
     ctes = [
         "r AS (INSERT INTO resource "
-        "(res_type, res_id, version, last_updated, deleted, body, patient_id) "
+        "(res_type, res_id, version, last_updated, deleted, body, patient_id, data_class, "
+        "owner_org) "
         f"VALUES ({p['res_type']}, {p['res_id']}, {p['version']}, {p['last_updated']}, "
-        f"{p['deleted']}, {p['body']}, {p['patient_id']}) RETURNING pk)",
+        f"{p['deleted']}, {p['body']}, {p['patient_id']}, {p['data_class']}, "
+        f"{p['owner_org']}) RETURNING pk)",
         _history_cte(p),
         *_index_ctes(present, 1 + len(_VERSION_PARAMS), p),
     ]
@@ -140,7 +146,8 @@ def _replace_sql(present: tuple[Table, ...]) -> str:
     ctes = [
         f"r AS (UPDATE resource SET version = {p['version']}, "
         f"last_updated = {p['last_updated']}, deleted = {p['deleted']}, body = {p['body']}, "
-        f"patient_id = {p['patient_id']} WHERE pk = $1 AND version = $2 RETURNING pk)",
+        f"patient_id = {p['patient_id']}, data_class = {p['data_class']}, "
+        f"owner_org = {p['owner_org']} WHERE pk = $1 AND version = $2 RETURNING pk)",
         _history_cte(p),
         *(
             f"d{number} AS (DELETE FROM {table.name} USING r WHERE {table.name}.res_pk = r.pk)"

@@ -20,12 +20,12 @@ from tobiume.storage.tables import INDEX_TABLES, resource, value_columns
 from tobiume.storage.version import IndexValues, NewVersion
 
 _RESOURCE_INSERT = (
-    "INSERT INTO resource (res_type, res_id, version, last_updated, deleted, body, patient_id) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO resource (res_type, res_id, version, last_updated, deleted, body, patient_id, "
+    "data_class, owner_org) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _RESOURCE_UPDATE = (
-    "UPDATE resource SET version = ?, last_updated = ?, deleted = ?, body = ?, patient_id = ? "
-    "WHERE pk = ? AND version = ?"
+    "UPDATE resource SET version = ?, last_updated = ?, deleted = ?, body = ?, patient_id = ?, "
+    "data_class = ?, owner_org = ? WHERE pk = ? AND version = ?"
 )
 _HISTORY_INSERT = (
     "INSERT INTO resource_version "
@@ -39,7 +39,17 @@ def insert(db: sqlite3.Connection, new: NewVersion, index: IndexValues) -> int:
     updated = _timestamp()(new.last_updated)
     cursor = db.execute(
         _RESOURCE_INSERT,
-        (new.res_type, new.res_id, new.version, updated, new.deleted, new.body, new.patient_id),
+        (
+            new.res_type,
+            new.res_id,
+            new.version,
+            updated,
+            new.deleted,
+            new.body,
+            new.patient_id,
+            new.data_class,
+            new.owner_org,
+        ),
     )
     pk = cursor.lastrowid
     assert pk is not None
@@ -55,7 +65,17 @@ def replace(
     updated = _timestamp()(new.last_updated)
     cursor = db.execute(
         _RESOURCE_UPDATE,
-        (new.version, updated, new.deleted, new.body, new.patient_id, pk, expected),
+        (
+            new.version,
+            updated,
+            new.deleted,
+            new.body,
+            new.patient_id,
+            new.data_class,
+            new.owner_org,
+            pk,
+            expected,
+        ),
     )
     if cursor.rowcount != 1:
         return False
