@@ -430,6 +430,9 @@ async def test_everything_is_what_the_requester_may_see(as_role: Any) -> None:
         hidden = await http.get("Patient/p-deny-clinic/$everything")
         missing = await http.get("Patient/nobody/$everything")
         assert hidden.status_code == missing.status_code == 404
+        metadata = (await http.get("metadata")).json()
+        (patient_type,) = [r for r in metadata["rest"][0]["resource"] if r["type"] == "Patient"]
+        assert [o["name"] for o in patient_type["operation"]] == ["everything"]
     async with as_role("care-manager", OFFICE, fhirUser=MANAGER) as http:
         ids, _ = await _everything(http, "Patient/p-open/$everything")
         assert set(ids) == every("open", without=("-lab",)) | {"p-open-team"}

@@ -31,6 +31,12 @@ TYPE_INTERACTIONS = (
     "search-type",
 )
 SYSTEM_INTERACTIONS = ("transaction", "batch", "history-system", "search-system")
+EVERYTHING = {
+    "name": "everything",
+    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+    "documentation": "What the requester may see of one citizen (_since, _type, _count); "
+    "see docs/access.md",
+}
 _DOCS = {
     "_id": "The logical id of the resource",
     "_lastUpdated": "When the resource version last changed",
@@ -57,6 +63,7 @@ def capability_statement(base_url: str) -> dict[str, Any]:
         {
             "type": res_type,
             "interaction": [{"code": code} for code in TYPE_INTERACTIONS],
+            **({"operation": [EVERYTHING]} if res_type == "Patient" else {}),
             "versioning": "versioned",
             "readHistory": True,
             "updateCreate": True,

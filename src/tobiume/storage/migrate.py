@@ -29,17 +29,18 @@ def alembic_ini() -> Path:
     return Path(__file__).resolve().parents[3] / "alembic.ini"
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, revision: str = "head") -> None:
     config = Config(str(alembic_ini()))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
 
 
-async def upgrade(url: str) -> None:
-    """Bring the database at `url` to the newest schema; a no-op when it is already there."""
+async def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database at `url` to the newest schema (or to `revision`); a no-op when it is
+    already there."""
     engine = create_async_engine(url, poolclass=NullPool)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_upgrade)
+            await conn.run_sync(_upgrade, revision)
     finally:
         await engine.dispose()
