@@ -64,7 +64,8 @@ async def test_0007_backfills_classes_and_gate_rows(tmp_path: Path) -> None:
             )
     await upgrade(url)
     async with engine.connect() as conn:
-        classes = dict((await conn.execute(text("SELECT res_id, data_class FROM resource"))).all())
+        found = (await conn.execute(text("SELECT res_id, data_class FROM resource"))).all()
+        classes: dict[str, str] = {str(i): str(c) for i, c in found}
         registered = (await conn.execute(text("SELECT patient_id FROM registration"))).all()
         rules = (await conn.execute(text("SELECT count(*) FROM consent_rule"))).scalar()
         members = (await conn.execute(text("SELECT org FROM care_relation"))).all()
