@@ -450,3 +450,24 @@ async def test_the_access_code_systems_are_published(as_role: Any) -> None:
         assert "care-manager" in {c["code"] for c in roles["concept"]}
         refused = await http.put("CodeSystem/data-class", json=body, headers=FHIR_JSON)
         assert refused.status_code == 405
+
+
+async def test_no_one_widens_their_access_by_registering_a_citizen_again(as_role: Any) -> None:
+    """The excluded clinic sends a Consent of its own that permits everyone: refused, since the
+    citizen is registered already, and the citizen stays hidden from it."""
+    async with as_role("clinic", CLINIC) as http:
+        again = {**registration("p-deny-clinic"), "id": "mine"}
+        refused = await http.put("Consent/mine", json=again, headers=FHIR_JSON)
+        assert refused.status_code == 422, refused.text
+        assert "already registered" in refused.text
+        assert await visible(http, "p-deny-clinic") == set()
+        first = await http.post("Consent", json=registration("p-new"), headers=FHIR_JSON)
+        assert first.status_code == 201, first.text
+    async with as_role("municipality", "Organization/kitakyushu-city") as city:
+        changed = registration("p-deny-clinic", SHAPES["open"])
+        response = await city.put(
+            "Consent/p-deny-clinic-registration", json=changed, headers=FHIR_JSON
+        )
+        assert response.status_code == 200, response.text
+    async with as_role("clinic", CLINIC) as http:
+        assert await visible(http, "p-deny-clinic") == every("deny-clinic")

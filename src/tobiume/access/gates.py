@@ -21,9 +21,12 @@ includes, chains, `_has`, history and reads by id all carry it in their SQL, and
 resource is absent exactly as a missing one is.
 
 Writes (`writable`): a role creates only the classes it writes, and changes or deletes only
-what its organisation contributed; the municipality also changes any citizen's Consent; a
-citizen their own registration. Whether the citizen is registered at all is asked separately
-(`registered`), so that a write for an unregistered citizen gets its own answer (422).
+what its organisation contributed; the municipality also changes any citizen's Consent, the
+admin any directory entry; a citizen their own registration. A citizen has one registration:
+a second active one is refused (`interactions.write`), so that no organisation can widen its
+own access by registering a citizen again; the registration is changed, by those who may.
+Whether the citizen is registered at all is asked separately (`registered`), so that a write
+for an unregistered citizen gets its own answer (422).
 
 Break the glass: a token whose purpose of use is ETREAT, of a role allowed emergency access
 (`TOBIUME_EMERGENCY_ROLES`, hospitals by default) and not older than
@@ -46,7 +49,15 @@ from sqlalchemy.sql import expression
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement, True_
 
-from tobiume.access.classes import CLASSES, CLINICAL, MEDICAL, PATIENT_CLASSES, REGISTRATION
+from tobiume.access.classes import (
+    ADMIN,
+    CLASSES,
+    CLINICAL,
+    DIRECTORY,
+    MEDICAL,
+    PATIENT_CLASSES,
+    REGISTRATION,
+)
 from tobiume.access.policy import AccessPolicy
 from tobiume.access.role_policy import RolePolicy, load_policy
 from tobiume.access.scoped import scoped_access
@@ -156,9 +167,13 @@ def gated_access(scoped: AccessPolicy, who: Requester, policy: RolePolicy) -> Ga
     return GatedAccess(scoped, who, policy)
 
 
-def registered(patient_id: str) -> ColumnElement[bool]:
-    """True when the citizen has an active registration Consent."""
-    return exists(select(literal(1)).where(registration.c.patient_id == patient_id))
+def registered(patient_id: str, besides: int | None = None) -> ColumnElement[bool]:
+    """True when the citizen has an active registration Consent (other than resource
+    `besides`)."""
+    stmt = select(literal(1)).where(registration.c.patient_id == patient_id)
+    if besides is not None:
+        stmt = stmt.where(registration.c.consent_pk != besides)
+    return exists(stmt)
 
 
 def _both(scope: ColumnElement[bool], gate: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -183,6 +198,8 @@ def _visible(who: Requester, policy: RolePolicy) -> ColumnElement[bool]:
     patient = _patient_records(who, policy)
     if patient is not None:
         clauses.append(patient)
+    if policy.registrations:
+        clauses.append(resource.c.res_type == "Consent")
     if not clauses:
         return false()
     return or_(*clauses) if len(clauses) > 1 else clauses[0]
@@ -383,8 +400,10 @@ def _writable(who: Requester, policy: RolePolicy, permission: str) -> ColumnElem
     changers: list[ColumnElement[bool]] = []
     if who.org:
         changers.append(resource.c.owner_org == who.org)
-    if who.role == "municipality":
+    if policy.registrations:
         changers.append(resource.c.res_type == "Consent")
+    if who.role == "admin":
+        changers.append(resource.c.data_class.in_([DIRECTORY, ADMIN]))
     if not changers:
         return false()
     return and_(of_class, or_(*changers))

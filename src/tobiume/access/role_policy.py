@@ -11,7 +11,8 @@ any part of any role with a JSON file (`TOBIUME_ROLE_POLICY_FILE`, `docs/access.
   or a ward it serves; writes care, checkup and registrations.
 * care-manager: care, checkup and the medical summary, for citizens whose active CareTeam names
   them (their PractitionerRole); writes care and registrations.
-* municipality: reads no citizen's records; writes care, checkup and registrations.
+* municipality: reads no citizen's records but their registrations, and changes any of those;
+  writes care, checkup and registrations.
 * auditor: AuditEvent only. admin: the directory and the server's own resources, no patient
   data. citizen: everything of their own, whatever the consent; writes their registration.
 
@@ -69,6 +70,9 @@ class RolePolicy:
     """Classes of data that belong to no citizen read without any condition."""
     writes: frozenset[str] = frozenset()
     """Classes the role may create (and change, where it contributed the resource)."""
+    registrations: bool = False
+    """Reads and changes every citizen's registration Consent (the municipality keeps the
+    register), whoever sent it."""
 
 
 _ALL_CLINICAL = frozenset(CLINICAL)
@@ -98,7 +102,7 @@ DEFAULT_POLICY: Final[Mapping[str, RolePolicy]] = {
         relation="care-team-member",
         writes=frozenset({CARE, REGISTRATION}),
     ),
-    "municipality": RolePolicy(writes=frozenset({CARE, CHECKUP, REGISTRATION})),
+    "municipality": RolePolicy(writes=frozenset({CARE, CHECKUP, REGISTRATION}), registrations=True),
     "auditor": RolePolicy(shared=frozenset({AUDIT})),
     "admin": RolePolicy(shared=frozenset({DIRECTORY, ADMIN}), writes=frozenset({DIRECTORY, ADMIN})),
     "citizen": RolePolicy(
@@ -112,8 +116,9 @@ DEFAULT_POLICY: Final[Mapping[str, RolePolicy]] = {
 def load_policy(path: Path | None) -> Mapping[str, RolePolicy]:
     """The default table with the overrides of the JSON file at `path`: an object of roles,
     each an object of `RolePolicy` fields (`reads`, `shared`, `writes` as lists of classes,
-    `summary` a boolean, `relation` one of `RELATIONS`). A field not given keeps its default.
-    A bad file stops the server at start-up (ValueError), never half-applied."""
+    `summary` and `registrations` booleans, `relation` one of `RELATIONS`). A field not given
+    keeps its default. A bad file stops the server at start-up (ValueError), never
+    half-applied."""
     if path is None:
         return DEFAULT_POLICY
     try:
@@ -142,9 +147,9 @@ def _override(policy: RolePolicy, changes: Any, where: str) -> RolePolicy:
             if not isinstance(value, list) or not set(value) <= CLASSES:
                 raise ValueError(f"Role policy {where}.{name}: a list of {sorted(CLASSES)}")
             values[name] = frozenset(value)
-        elif name == "summary":
+        elif name in ("summary", "registrations"):
             if not isinstance(value, bool):
-                raise ValueError(f"Role policy {where}.summary: true or false")
+                raise ValueError(f"Role policy {where}.{name}: true or false")
             values[name] = value
         else:
             if value not in RELATIONS:

@@ -24,6 +24,7 @@ import orjson
 
 from tobiume.access import materialise
 from tobiume.access.classes import CLINICAL, data_class
+from tobiume.access.consent_rules import is_registration
 from tobiume.access.gates import registered
 from tobiume.auth.scopes import CREATE, UPDATE
 from tobiume.db import atomic
@@ -109,12 +110,22 @@ def _contributor(ctx: Context) -> str | None:
     return principal.organization
 
 
-async def _check_registered(ctx: Context, new: NewVersion) -> None:
+async def _check_registered(ctx: Context, new: NewVersion, pk: int | None = None) -> None:
     """Clinical data only for registered citizens (DESIGN.md, "Access": "Writes: only for
-    registered citizens"): a citizen with no active registration Consent gets none, 422."""
-    if new.data_class not in CLINICAL or new.patient_id is None:
+    registered citizens"): a citizen with no active registration Consent gets none, 422. And
+    one registration per citizen: another active one is refused, 422 (`access.gates`)."""
+    if new.patient_id is None or not ctx.access.requires_registration():
         return
-    if not ctx.access.requires_registration():
+    if new.res_type == "Consent" and new.body is not None:
+        if is_registration(orjson.loads(new.body)) and await scalar(
+            ctx.conn, registered(new.patient_id, besides=pk)
+        ):
+            raise Unprocessable(
+                f"Patient/{new.patient_id} is already registered: change their registration "
+                "Consent instead of adding another"
+            )
+        return
+    if new.data_class not in CLINICAL:
         return
     if not await scalar(ctx.conn, registered(new.patient_id)):
         raise Unprocessable(
@@ -227,7 +238,7 @@ async def update(
         owner_org=current.owner_org,
     )
     guarded = await _guard(ctx, UPDATE, current.res_type)
-    await _check_registered(ctx, new)
+    await _check_registered(ctx, new, current.pk)
     if not await replace_resource(ctx.conn, current.pk, current.version, new, index):
         return None
     await _materialise(ctx, current.pk, new, fresh=False)
