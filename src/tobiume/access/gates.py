@@ -4,8 +4,9 @@ predicate"; `docs/access.md`).
 A requester sees a stored resource when the token's scopes reach it (gate 1, `access.scoped`)
 and one of these holds:
 
-* their organisation contributed it (`resource.owner_org`): the contributor can always read
-  what it sent, a withdrawn citizen's records included;
+* their organisation contributed it (`resource.owner_org`) and it is of a class their role
+  writes: the contributor can always read what it sent, a withdrawn citizen's records
+  included;
 * it belongs to no citizen and its class is one their role reads without condition (the
   directory for every participant, AuditEvent for auditors; `access.role_policy`);
 * it is a citizen's record of a class their role reads (gate 2), their role's relationship to
@@ -189,8 +190,8 @@ def _visible(who: Requester, policy: RolePolicy) -> ColumnElement[bool]:
         if _covers_everything(policy):
             return true()
         classes = sorted(policy.shared | policy.reads | {REGISTRATION})
-        return or_(resource.c.data_class.in_(classes), *_owned(who))
-    clauses: list[ColumnElement[bool]] = [*_owned(who)]
+        return or_(resource.c.data_class.in_(classes), *_owned(who, policy))
+    clauses: list[ColumnElement[bool]] = [*_owned(who, policy)]
     if policy.shared:
         clauses.append(
             and_(resource.c.patient_id.is_(None), resource.c.data_class.in_(sorted(policy.shared)))
@@ -199,7 +200,7 @@ def _visible(who: Requester, policy: RolePolicy) -> ColumnElement[bool]:
     if patient is not None:
         clauses.append(patient)
     if policy.registrations:
-        clauses.append(resource.c.res_type == "Consent")
+        clauses.append(_is_registration_consent())
     if not clauses:
         return false()
     return or_(*clauses) if len(clauses) > 1 else clauses[0]
@@ -210,10 +211,35 @@ def _covers_everything(policy: RolePolicy) -> bool:
     return policy.reads >= CLINICAL and policy.shared >= CLASSES - PATIENT_CLASSES
 
 
-def _owned(who: Requester) -> list[ColumnElement[bool]]:
-    if who.role == "citizen" or not who.org:
+def _owned(who: Requester, policy: RolePolicy) -> list[ColumnElement[bool]]:
+    """What the requester's organisation contributed, of the classes its role writes (an
+    admin token of the city's organisation does not read the city's checkups)."""
+    if who.role == "citizen" or not who.org or not policy.writes:
         return []
-    return [resource.c.owner_org == who.org]
+    return [and_(resource.c.owner_org == who.org, resource.c.data_class.in_(sorted(policy.writes)))]
+
+
+def _is_registration_consent() -> ColumnElement[bool]:
+    """A Consent of scope patient-privacy and category LOINC 59284-0, whatever its status."""
+    scope, category = idx_token.alias("gate_scope"), idx_token.alias("gate_category")
+
+    def coded(token: Any, param: str, code: str) -> ColumnElement[bool]:
+        return exists(
+            select(literal(1))
+            .where(
+                token.c.res_pk == resource.c.pk,
+                token.c.res_type == "Consent",
+                token.c.param == param,
+                token.c.code == code,
+            )
+            .correlate_except(token)
+        )
+
+    return and_(
+        resource.c.res_type == "Consent",
+        coded(scope, "scope", "patient-privacy"),
+        coded(category, "category", "59284-0"),
+    )
 
 
 def _patient_records(who: Requester, policy: RolePolicy) -> ColumnElement[bool] | None:
@@ -401,7 +427,7 @@ def _writable(who: Requester, policy: RolePolicy, permission: str) -> ColumnElem
     if who.org:
         changers.append(resource.c.owner_org == who.org)
     if policy.registrations:
-        changers.append(resource.c.res_type == "Consent")
+        changers.append(_is_registration_consent())
     if who.role == "admin":
         changers.append(resource.c.data_class.in_([DIRECTORY, ADMIN]))
     if not changers:
