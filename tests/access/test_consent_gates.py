@@ -471,3 +471,22 @@ async def test_no_one_widens_their_access_by_registering_a_citizen_again(as_role
         assert response.status_code == 200, response.text
     async with as_role("clinic", CLINIC) as http:
         assert await visible(http, "p-deny-clinic") == every("deny-clinic")
+
+
+async def test_only_those_who_organise_care_write_care_teams(as_role: Any) -> None:
+    """A care team is what relates a provider to a citizen: a provider may not name itself."""
+    team = {
+        "resourceType": "CareTeam",
+        "status": "active",
+        "subject": {"reference": "Patient/p-named"},
+        "participant": [{"member": {"reference": NURSES}}],
+    }
+    async with as_role("home-nursing", NURSES) as http:
+        refused = await http.post("CareTeam", json=team, headers=FHIR_JSON)
+        assert refused.status_code == 403, refused.text
+        assert await visible(http, "p-named") == set()
+    async with as_role("care-manager", OFFICE, fhirUser=MANAGER) as http:
+        made = await http.post(
+            "CareTeam", json={**team, "subject": {"reference": "Patient/p-open"}}, headers=FHIR_JSON
+        )
+        assert made.status_code == 201, made.text

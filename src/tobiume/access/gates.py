@@ -154,6 +154,8 @@ class GatedAccess:
         return isinstance(self._visible, True_)
 
     def writable(self, permission: str, res_type: str) -> ColumnElement[bool]:
+        if res_type == "CareTeam" and not (self._policy.care_teams or self.unrestricted):
+            return false()
         found = self._writable.get(permission)
         if found is None:
             found = _writable(self._requester, self._policy, permission)

@@ -11,6 +11,8 @@ any part of any role with a JSON file (`TOBIUME_ROLE_POLICY_FILE`, `docs/access.
   or a ward it serves; writes care, checkup and registrations.
 * care-manager: care, checkup and the medical summary, for citizens whose active CareTeam names
   them (their PractitionerRole); writes care and registrations.
+* Only care managers, support centres and the municipality write CareTeams (which make the
+  relationships above).
 * municipality: reads no citizen's records but their registrations, and changes any of those;
   writes care, checkup and registrations.
 * auditor: AuditEvent only. admin: the directory and the server's own resources, no patient
@@ -73,6 +75,10 @@ class RolePolicy:
     registrations: bool = False
     """Reads and changes every citizen's registration Consent (the municipality keeps the
     register), whoever sent it."""
+    care_teams: bool = False
+    """Writes CareTeams. A CareTeam is what relates home nursing, care providers, support
+    centres and care managers to a citizen, so only those who organise care write it: were
+    every writer of care records allowed, a provider could name itself on anyone's team."""
 
 
 _ALL_CLINICAL = frozenset(CLINICAL)
@@ -95,14 +101,18 @@ DEFAULT_POLICY: Final[Mapping[str, RolePolicy]] = {
         summary=True,
         relation="care-team-or-ward",
         writes=frozenset({CARE, CHECKUP, REGISTRATION}),
+        care_teams=True,
     ),
     "care-manager": RolePolicy(
         reads=frozenset({CARE, CHECKUP}),
         summary=True,
         relation="care-team-member",
         writes=frozenset({CARE, REGISTRATION}),
+        care_teams=True,
     ),
-    "municipality": RolePolicy(writes=frozenset({CARE, CHECKUP, REGISTRATION}), registrations=True),
+    "municipality": RolePolicy(
+        writes=frozenset({CARE, CHECKUP, REGISTRATION}), registrations=True, care_teams=True
+    ),
     "auditor": RolePolicy(shared=frozenset({AUDIT})),
     "admin": RolePolicy(shared=frozenset({DIRECTORY, ADMIN}), writes=frozenset({DIRECTORY, ADMIN})),
     "citizen": RolePolicy(
@@ -116,9 +126,9 @@ DEFAULT_POLICY: Final[Mapping[str, RolePolicy]] = {
 def load_policy(path: Path | None) -> Mapping[str, RolePolicy]:
     """The default table with the overrides of the JSON file at `path`: an object of roles,
     each an object of `RolePolicy` fields (`reads`, `shared`, `writes` as lists of classes,
-    `summary` and `registrations` booleans, `relation` one of `RELATIONS`). A field not given
-    keeps its default. A bad file stops the server at start-up (ValueError), never
-    half-applied."""
+    `summary`, `registrations` and `care_teams` booleans, `relation` one of `RELATIONS`). A
+    field not given keeps its default. A bad file stops the server at start-up (ValueError),
+    never half-applied."""
     if path is None:
         return DEFAULT_POLICY
     try:
@@ -147,7 +157,7 @@ def _override(policy: RolePolicy, changes: Any, where: str) -> RolePolicy:
             if not isinstance(value, list) or not set(value) <= CLASSES:
                 raise ValueError(f"Role policy {where}.{name}: a list of {sorted(CLASSES)}")
             values[name] = frozenset(value)
-        elif name in ("summary", "registrations"):
+        elif name in ("summary", "registrations", "care_teams"):
             if not isinstance(value, bool):
                 raise ValueError(f"Role policy {where}.{name}: true or false")
             values[name] = value
