@@ -120,12 +120,8 @@ def data_class(resource: Mapping[str, Any]) -> str:
     return MEDICAL
 
 
-def stated_class(resource: Mapping[str, Any]) -> str | None:
-    """The class a writer stated in `meta.tag`, if it is one of `CLASSES`."""
-    return _stated(resource)
-
-
 def _stated(resource: Mapping[str, Any]) -> str | None:
+    """The class a writer stated in `meta.tag`, if it is one of `CLASSES`."""
     meta = resource.get("meta")
     if not isinstance(meta, dict):
         return None

@@ -46,7 +46,6 @@ LOINC: Final = "http://loinc.org"
 PATIENT_CONSENT: Final = "59284-0"
 _READ_ACTIONS: Final = frozenset({"access", "use", "disclose"})
 _UNEVALUATED: Final = ("data", "dataPeriod", "securityLabel", "code")
-_ANY: Final = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +63,12 @@ class ConsentRule:
     start: int | None = None
     """Microseconds since the epoch (`indexing.dates`); None: since ever."""
     end: int | None = None
+
+
+_ANYTHING: Final = ConsentRule(0, True, "")
+"""The conditions before the root provision: none. While provisions are flattened a rule holds
+the conditions of a provision and all its ancestors (one alternative of each); an empty
+`data_class` stands for every class until the rule is made concrete."""
 
 
 def is_registration(consent: Mapping[str, Any]) -> bool:
@@ -92,51 +97,28 @@ def rules(consent: Mapping[str, Any]) -> list[ConsentRule]:
     root = consent.get("provision")
     if not isinstance(root, dict):
         return []
-    return list(_flatten(root, _Path(), 0, True))
-
-
-@dataclass(frozen=True, slots=True)
-class _Path:
-    """The conditions of a provision and all its ancestors, one alternative of each."""
-
-    data_class: Any = _ANY
-    res_type: str | None = None
-    actor_org: str | None = None
-    actor_role: str | None = None
-    actor_user: str | None = None
-    purpose: str | None = None
-    start: int | None = None
-    end: int | None = None
+    return list(_flatten(root, _ANYTHING, 0, True))
 
 
 def _flatten(
-    provision: Mapping[str, Any], parent: _Path, depth: int, parent_permit: bool
+    provision: Mapping[str, Any], parent: ConsentRule, depth: int, parent_permit: bool
 ) -> Iterator[ConsentRule]:
     kind = provision.get("type")
     permit = parent_permit if kind not in ("permit", "deny") else kind == "permit"
     paths = list(_paths(provision, parent, permit))
     for path in paths:
-        classes = PATIENT_CLASSES if path.data_class is _ANY else (path.data_class,)
-        for data_class in sorted(classes):
-            yield ConsentRule(
-                depth,
-                permit,
-                data_class,
-                path.res_type,
-                path.actor_org,
-                path.actor_role,
-                path.actor_user,
-                path.purpose,
-                path.start,
-                path.end,
-            )
+        classes = (path.data_class,) if path.data_class else sorted(PATIENT_CLASSES)
+        for data_class in classes:
+            yield replace(path, depth=depth, permit=permit, data_class=data_class)
     for child in provision.get("provision") or ():
         if isinstance(child, dict):
             for path in paths:
                 yield from _flatten(child, path, depth + 1, permit)
 
 
-def _paths(provision: Mapping[str, Any], parent: _Path, permit: bool) -> Iterator[_Path]:
+def _paths(
+    provision: Mapping[str, Any], parent: ConsentRule, permit: bool
+) -> Iterator[ConsentRule]:
     """Every combination of one actor, one class and one purpose of `provision`, joined with
     `parent`'s conditions; combinations that can never match are left out."""
     unevaluated = any(provision.get(name) for name in _UNEVALUATED) or not _reads(provision)
@@ -220,7 +202,7 @@ def _reads(provision: Mapping[str, Any]) -> bool:
     )
 
 
-def _within(parent: _Path, period: Any) -> _Path | None:
+def _within(parent: ConsentRule, period: Any) -> ConsentRule | None:
     """`parent` narrowed to `period`; None when the two never overlap."""
     if not isinstance(period, dict):
         return parent
@@ -239,14 +221,13 @@ def _within(parent: _Path, period: Any) -> _Path | None:
     return replace(parent, start=start, end=end)
 
 
-def _join(path: _Path, condition: Mapping[str, Any]) -> _Path | None:
+def _join(path: ConsentRule, condition: Mapping[str, Any]) -> ConsentRule | None:
     """`path` and `condition` together; None when they contradict each other (two different
     organisations, classes, types or purposes can never match one request)."""
     changes: dict[str, Any] = {}
     for name, value in condition.items():
         held = getattr(path, name)
-        unset = held is _ANY if name == "data_class" else held is None
-        if unset:
+        if held is None or held == "":
             changes[name] = value
         elif held != value:
             return None

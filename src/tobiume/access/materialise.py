@@ -27,6 +27,7 @@ from tobiume.storage.tables import (
     resource,
     served_ward,
 )
+from tobiume.storage.version import NewVersion
 
 DERIVING_TYPES: Final = frozenset({"Consent", "CareTeam", "Organization"})
 """The resource types whose writes change what the gates join."""
@@ -84,20 +85,21 @@ async def rewrite(
                 )
 
 
-async def rewrite_stored(conn: AsyncConnection, keys: Sequence[tuple[str, str]]) -> None:
-    """`rewrite` for resources just stored by `storage.bulk` (their bodies read back), for the
-    keys among `keys` whose type derives rows."""
-    wanted = [k for k in keys if k[0] in DERIVING_TYPES]
+async def rewrite_stored(conn: AsyncConnection, stored: Sequence[NewVersion]) -> None:
+    """`rewrite` for new resources just stored by `storage.bulk`, which says which it stored
+    but not their keys: those are looked up, for the types that derive rows only."""
+    wanted = {(v.res_type, v.res_id): v for v in stored if v.res_type in DERIVING_TYPES}
     if not wanted:
         return
-    rows = await conn.execute(
-        select(resource.c.pk, resource.c.res_type, resource.c.body, resource.c.patient_id).where(
-            tuple_(resource.c.res_type, resource.c.res_id).in_(wanted)
+    keys = await conn.execute(
+        select(resource.c.pk, resource.c.res_type, resource.c.res_id).where(
+            tuple_(resource.c.res_type, resource.c.res_id).in_(list(wanted))
         )
     )
-    for pk, res_type, body, patient_id in rows.all():
-        parsed = orjson.loads(body) if body is not None else None
-        await rewrite(conn, pk, res_type, parsed, patient_id, fresh=True)
+    for pk, res_type, res_id in keys.all():
+        new = wanted[(res_type, res_id)]
+        body = orjson.loads(new.body) if new.body is not None else None
+        await rewrite(conn, pk, res_type, body, new.patient_id, fresh=True)
 
 
 def _rule_row(pk: int, patient_id: str, rule: Any) -> dict[str, Any]:

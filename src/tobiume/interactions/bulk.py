@@ -157,7 +157,9 @@ async def store(
         else:
             first[key] = item
     inserted = await bulk.insert_absent(ctx.conn, [(r.version, r.values()) for r in first.values()])
-    await materialise.rewrite_stored(ctx.conn, list(inserted))
+    await materialise.rewrite_stored(
+        ctx.conn, [r.version for key, r in first.items() if key in inserted]
+    )
     stored = len(inserted)
     rest.extend(item for key, item in first.items() if key not in inserted)
     rest.extend(p for p in prepared if isinstance(p, Other))
